@@ -1,0 +1,151 @@
+"""Accounts, staff and their API keys.
+
+Keys are 256 bits from ``secrets``; only their SHA-256 is stored (a slow hash adds nothing for keys of that
+strength) and the stored hash is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..exceptions import Conflict, ValidationFailed
+from ..models import Account, ApiKey, Staff
+from ..rules.problems import Problem
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+class ActorType(enum.StrEnum):
+    RESELLER = "reseller"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who calls: a reseller account, a staff member, or the system itself."""
+
+    type: ActorType
+    id: int | None
+    name: str | None
+    role: Role | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.type is ActorType.STAFF
+
+    def as_dict(self) -> dict[str, object]:
+        return {"type": self.type.value, "id": self.id, "name": self.name}
+
+
+SYSTEM = Actor(ActorType.SYSTEM, None, "claimdesk")
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_api_key(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        computed = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(computed.hex(), digest)
+
+
+def _add_key(session: Session, key: str, *, account_id: int | None = None, staff_id: int | None = None) -> None:
+    session.add(ApiKey(key_hash=hash_key(key), prefix=key[:12], account_id=account_id, staff_id=staff_id))
+
+
+def _check_name(name: str, loc: str, max_length: int) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed([Problem(loc, "too_short", f"{loc} must not be empty.")])
+    if len(name) > max_length:
+        raise ValidationFailed([Problem(loc, "too_long", f"{loc} must be at most {max_length} characters.")])
+    return name
+
+
+def create_account(session: Session, name: str, *, api_key: str | None = None) -> tuple[Account, str]:
+    """A new reseller account and its first API key (the only time the key is shown)."""
+    account = Account(name=_check_name(name, "name", 200), callback_secret=new_webhook_secret())
+    session.add(account)
+    session.flush()
+    key = api_key or new_api_key("cdk")
+    _add_key(session, key, account_id=account.id)
+    session.flush()
+    return account, key
+
+
+def create_staff(
+    session: Session,
+    email: str,
+    *,
+    role: Role = Role.AGENT,
+    name: str | None = None,
+    api_key: str | None = None,
+    password: str | None = None,
+) -> tuple[Staff, str, str]:
+    """A staff member with an API key and a password for the console (both shown once)."""
+    email = _check_name(email, "email", 254).lower()
+    if session.scalar(sa.select(Staff.id).where(Staff.email == email)) is not None:
+        raise Conflict(f"A staff member with e-mail '{email}' already exists.")
+    password = password or secrets.token_urlsafe(12)
+    staff = Staff(email=email, name=name, role=role.value, password_hash=hash_password(password))
+    session.add(staff)
+    session.flush()
+    key = api_key or new_api_key("cds")
+    _add_key(session, key, staff_id=staff.id)
+    session.flush()
+    return staff, key, password
+
+
+def actor_for_key(session: Session, key: str) -> Actor | None:
+    """The account or staff member owning ``key``, or None."""
+    digest = hash_key(key)
+    row = session.execute(
+        sa.select(ApiKey, Account, Staff)
+        .outerjoin(Account, ApiKey.account_id == Account.id)
+        .outerjoin(Staff, ApiKey.staff_id == Staff.id)
+        .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None or not hmac.compare_digest(row.ApiKey.key_hash, digest):
+        return None
+    if row.Account is not None:
+        return Actor(ActorType.RESELLER, row.Account.id, row.Account.name)
+    staff: Staff = row.Staff
+    return Actor(ActorType.STAFF, staff.id, staff.name or staff.email, Role(staff.role))
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:  # an account is never deleted while its key works
+        raise LookupError(account_id)
+    return account

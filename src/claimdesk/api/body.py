@@ -1,0 +1,46 @@
+"""Reading JSON bodies: 415 for anything but JSON, 413 past the size cap, 400 when it does not parse.
+
+The body is parsed with the standard library, which keeps lone surrogates (``"\\ud800"``) so that
+validation can name them ``invalid_text`` at their field instead of refusing the whole body.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from ..exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    content_type = request.headers.get("content-type", "")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > max_bytes:
+        raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
+    if not _is_json(content_type):
+        raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise BadRequest("The body is empty; a JSON object was expected.")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise BadRequest(f"The body is not valid JSON: {exc}") from None

@@ -1,0 +1,139 @@
+"""create_app(): routers, error handlers, and the middleware that puts rate-limit headers on answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import __version__
+from .api.deps import KeyCache, Services
+from .api.docs import FIELD_CODES_DOC
+from .api.ratelimit import Quota, RateLimiter
+from .config import Settings, get_settings
+from .db import Database
+from .exceptions import ClaimdeskError
+from .rules.problems import Problem, dotted
+
+log = logging.getLogger("claimdesk")
+
+DESCRIPTION = f"""Complaints (tickets) about order lines, filed by resellers through an API.
+
+Authenticate with `Authorization: Bearer <api_key>`. Every error is JSON:
+`{{"error": "...", "errors": [{{"loc": "products.0.files", "code": "files_required", "message": "..."}}]}}`.
+
+{FIELD_CODES_DOC}
+"""
+
+
+class QuotaHeaders:
+    """Copies the caller's quota, set while authenticating, onto every answer (errors included)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_quota(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                quota: Quota | None = scope.get("state", {}).get("quota")
+                if quota is not None:
+                    message["headers"] = list(message.get("headers", [])) + quota.headers()
+            await send(message)
+
+        await self.app(scope, receive, send_with_quota)
+
+
+def _error(exc: ClaimdeskError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+def _params_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for item in exc.errors():
+        loc = [part for part in item["loc"] if part not in ("query", "path", "body", "header")]
+        problems.append(Problem(dotted(loc) or "body", "invalid_type", str(item["msg"])))
+    message = problems[0].message if len(problems) == 1 else "The request has mistakes; each is listed in errors."
+    return JSONResponse({"error": message, "errors": [p.as_dict() for p in problems]}, status_code=422)
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    messages = {404: "Not found.", 405: "Method not allowed."}
+    return JSONResponse(
+        {"error": messages.get(exc.status_code, str(exc.detail))},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse({"error": "Something went wrong on our side; nothing was changed."}, status_code=500)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None, worker: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+    db = database or Database(settings.database_url, echo=settings.sql_echo)
+    services = Services(
+        settings=settings,
+        db=db,
+        limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
+        keys=KeyCache(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        background = None
+        if worker:
+            from .worker import EmbeddedWorker
+
+            background = EmbeddedWorker(db, settings)
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="claimdesk",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+
+    async def claimdesk_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ClaimdeskError)
+        return _error(exc)
+
+    app.add_exception_handler(ClaimdeskError, claimdesk_error)
+    app.add_exception_handler(RequestValidationError, _params_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(QuotaHeaders)
+
+    from .accounts.endpoints import router as account_router
+    from .orders.endpoints import catalogue_router
+    from .orders.endpoints import router as orders_router
+    from .tickets.endpoints import router as tickets_router
+
+    for router in (account_router, orders_router, catalogue_router, tickets_router):
+        app.include_router(router)
+    return app
+
+

@@ -1,0 +1,153 @@
+"""The ``claimdesk`` command: serve, worker, db, account, staff."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from .accounts.service import Role, create_account, create_staff
+from .config import get_settings
+from .db import Database
+from .exceptions import ClaimdeskError
+from .migrate import upgrade
+
+app = typer.Typer(help="claimdesk: complaint tickets for print suppliers and their resellers.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+account_app = typer.Typer(help="Reseller accounts.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff members.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(account_app, name="account")
+app.add_typer(staff_app, name="staff")
+
+console = Console(stderr=True)
+
+
+def _database() -> Database:
+    return Database(get_settings().database_url)
+
+
+def _fail(exc: ClaimdeskError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc.message}")
+    for problem in exc.problems:
+        console.print(f"  {problem.loc}: {problem.message}")
+    return typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations (Alembic) to CLAIMDESK_DATABASE_URL."""
+    url = get_settings().database_url
+    upgrade(url)
+    console.print(f"database at {url.split('@')[-1]} is up to date")
+
+
+@account_app.command("create")
+def account_create(
+    name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False
+) -> None:
+    """Create a reseller account; prints its API key (shown only now) and callback secret."""
+    upgrade(get_settings().database_url)
+    db = _database()
+    try:
+        with db.transaction() as session:
+            account, key = create_account(session, name)
+            result = {
+                "account": {"id": account.id, "name": account.name},
+                "api_key": key,
+                "callback_secret": account.callback_secret,
+            }
+    except ClaimdeskError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(Panel.fit(json.dumps(result, indent=2), title="new account: keep the API key, it is shown once"))
+
+
+@staff_app.command("create")
+def staff_create(
+    email: str,
+    role: Annotated[Role, typer.Option(help="agent or admin")] = Role.AGENT,
+    name: Annotated[str | None, typer.Option(help="Name shown on tickets")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Create a staff member; prints the API key and password (shown only now)."""
+    upgrade(get_settings().database_url)
+    db = _database()
+    try:
+        with db.transaction() as session:
+            staff, key, password = create_staff(session, email, role=role, name=name)
+            result = {
+                "staff": {"id": staff.id, "email": staff.email, "role": staff.role, "name": staff.name},
+                "api_key": key,
+                "password": password,
+            }
+    except ClaimdeskError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(Panel.fit(json.dumps(result, indent=2), title="new staff member: shown once"))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the background worker in-process")] = True,
+    demo: Annotated[bool, typer.Option("--demo", help="Add demo data and print demo credentials")] = False,
+) -> None:
+    """Run the API (and the background worker, unless --no-worker). Migrates the database first."""
+    import uvicorn
+
+    from .app import create_app
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    database = Database(settings.database_url, echo=settings.sql_echo)
+    if demo:
+        from .demo import seed
+
+        with database.transaction() as session:
+            creds = seed(session)
+        base = f"http://{host}:{port}"
+        console.print(
+            Panel.fit(
+                f"API       {base}   (docs: {base}/docs)\n"
+                f"reseller  Authorization: Bearer {creds.reseller_key}\n"
+                f"staff     Authorization: Bearer {creds.staff_key}\n"
+                f"          {creds.staff_email} / {creds.staff_password}\n"
+                f"orders    demo-order-1001 (products 17, 18), demo-order-1002, demo-order-1003\n\n"
+                f"try:  curl -s {base}/reasons -H 'Authorization: Bearer {creds.reseller_key}'",
+                title="claimdesk demo",
+            )
+        )
+    uvicorn.run(
+        create_app(settings, database=database, worker=worker),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@app.command("worker")
+def run_worker() -> None:
+    """Run only the background worker (file fetches, webhook deliveries); any number may run."""
+    from .worker import run_forever
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    run_forever(Database(settings.database_url), settings)
+
+
+def main() -> None:
+    app()

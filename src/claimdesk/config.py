@@ -1,0 +1,36 @@
+"""Settings. Nothing else in the package reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting comes from a ``CLAIMDESK_*`` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="CLAIMDESK_", extra="ignore")
+
+    database_url: str = "sqlite:///./claimdesk.db"
+    allow_private_urls: bool = False
+    rate_limit: str = "300/minute"
+    # "memory://" keeps counters per process; "redis://host:port" shares them between processes.
+    rate_limit_storage: str = "memory://"
+    retry_base_seconds: float = 5.0
+    max_file_bytes: int = 25 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    # Where evidence files are kept (a local folder; object storage can come later).
+    storage_dir: str = "./claimdesk-files"
+    file_fetch_max_attempts: int = 6
+    webhook_max_attempts: int = 12
+    smtp_url: str | None = None
+    smtp_from: str = "claimdesk@localhost"
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    sql_echo: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

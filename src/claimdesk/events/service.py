@@ -1,0 +1,62 @@
+"""Ticket events: recorded in the same transaction as the change, numbered per ticket without gaps.
+
+Each event also enqueues one ``dispatch_event`` job, which the worker fans out to the account's webhook
+endpoints and the order's callback URLs; so a committed change always reaches its subscribers, and a
+change that was rolled back never does.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..jobs import enqueue
+from ..models import Event, Ticket
+from ..tickets.presenter import Audience, ticket_view
+from ..timefmt import rfc3339
+
+DISPATCH_JOB = "dispatch_event"
+
+
+class EventType(enum.StrEnum):
+    TICKET_CREATED = "ticket.created"
+    TICKET_STATUS_CHANGED = "ticket.status_changed"
+    TICKET_MESSAGE_ADDED = "ticket.message_added"
+    TICKET_FILE_FAILED = "ticket.file_failed"
+
+
+def record_event(session: Session, ticket: Ticket, event_type: EventType) -> Event:
+    """Record what the reseller sees of ``ticket`` now, as the ticket's next event."""
+    session.flush()
+    ticket.event_seq += 1
+    event = Event(
+        account_id=ticket.account_id,
+        ticket_id=ticket.id,
+        type=event_type.value,
+        sequence=ticket.event_seq,
+        ticket=ticket_view(session, ticket, Audience.RESELLER),
+    )
+    session.add(event)
+    session.flush()
+    enqueue(session, DISPATCH_JOB, event.id)
+    return event
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "timestamp": rfc3339(event.created_at),
+        "data": {"event_id": event.id, "sequence": event.sequence, "ticket": event.ticket},
+    }
+
+
+def list_events(session: Session, account_id: int, since: int, limit: int) -> list[Event]:
+    return list(
+        session.scalars(
+            sa.select(Event).where(Event.account_id == account_id, Event.id > since).order_by(Event.id).limit(limit)
+        )
+    )

@@ -1,0 +1,24 @@
+"""SQLAlchemy models, one module per area. Importing this package registers every table."""
+
+from .accounts import Account, ApiKey, Staff
+from .base import Base, utcnow
+from .events import Event, Job
+from .orders import Order, OrderProduct
+from .tickets import EvidenceFile, HistoryEntry, Message, Ticket, TicketProduct
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Base",
+    "Event",
+    "EvidenceFile",
+    "HistoryEntry",
+    "Job",
+    "Message",
+    "Order",
+    "OrderProduct",
+    "Staff",
+    "Ticket",
+    "TicketProduct",
+    "utcnow",
+]

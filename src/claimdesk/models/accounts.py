@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import BigId, Base, CreatedMixin, IdMixin
+
+
+class Account(IdMixin, CreatedMixin, Base):
+    """A reseller: owns orders, tickets and webhook endpoints."""
+
+    __tablename__ = "accounts"
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # Signs deliveries to the orders' callback_urls (Standard Webhooks "whsec_..." form).
+    callback_secret: Mapped[str] = mapped_column(sa.String(100))
+    notify_email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
+
+
+class Staff(IdMixin, CreatedMixin, Base):
+    """A supplier employee who works tickets. ``role`` is agent or admin."""
+
+    __tablename__ = "staff"
+
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    password_hash: Mapped[str] = mapped_column(sa.String(300))
+
+
+class ApiKey(IdMixin, CreatedMixin, Base):
+    """A key belongs to an account or to a staff member. Only its SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (sa.CheckConstraint("(account_id IS NULL) <> (staff_id IS NULL)", name="one_owner"),)
+
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(20))
+    account_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("accounts.id"), default=None, index=True)
+    staff_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("staff.id"), default=None, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)

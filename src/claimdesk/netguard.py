@@ -1,0 +1,72 @@
+"""The guard against server-side request forgery: URLs that reach loopback, private, link-local or
+reserved addresses are refused unless ``CLAIMDESK_ALLOW_PRIVATE_URLS=true``.
+
+It is asked twice: when a URL is submitted, and again right before it is fetched (a name can resolve
+elsewhere by then), where the fetcher connects only to the address that was checked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from .rules.problems import Problem
+
+
+class UrlNotAllowed(Exception):
+    pass
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to; an IP literal is itself."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def check_url(url: str, *, allow_private: bool, resolve_names: bool = True) -> list[str]:
+    """The addresses the URL's host resolves to, all public; raises ``UrlNotAllowed`` otherwise.
+
+    A name that does not resolve passes at submission (``resolve_names`` errors are the fetcher's to report).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if allow_private:
+        return []
+    if host.rstrip(".").lower() in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        raise UrlNotAllowed(f"{host} is a loopback address")
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError):
+        if resolve_names:
+            raise
+        return []
+    for address in addresses:
+        if not is_public_address(address):
+            raise UrlNotAllowed(f"{host} resolves to {address}, a private or reserved address")
+    return addresses
+
+
+def url_problems(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Problem]:
+    """``url_not_allowed`` for each (loc, url) whose host is, or resolves to, a private address."""
+    if allow_private:
+        return []
+    problems = []
+    for loc, url in urls:
+        try:
+            check_url(url, allow_private=False, resolve_names=False)
+        except UrlNotAllowed as exc:
+            problems.append(Problem(loc, "url_not_allowed", f"{loc}: {exc}; only public addresses are allowed."))
+    return problems

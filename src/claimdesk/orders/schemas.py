@@ -1,0 +1,88 @@
+"""Request and response shapes of the order endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..rules.fields import Email, HttpUri, PositiveAmount, ProductRef, Text
+
+
+class StrictBody(BaseModel):
+    """Unknown fields are mistakes (``unknown_field``), reported with the nearest known name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderLineIn(StrictBody):
+    id: ProductRef | None = Field(default=None, description="Your product id (recommended). Integer or string.")
+    code: Text(200) | None = Field(default=None, description="The product's code, e.g. banner-510.")  # type: ignore[valid-type]
+    amount: PositiveAmount = Field(description="How many items were ordered, at least 1.")
+
+
+class OrderIn(StrictBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "my_weborder_1234",
+                "reference": "Banner 510 for customer X",
+                "customer_email": "end.customer@example.org",
+                "callback_urls": ["https://reseller.example/hooks/orders"],
+                "products": [{"id": 17, "code": "banner-510", "amount": 3}, {"code": "flyer-a5", "amount": 500}],
+            }
+        }
+    )
+
+    id: Text(64) = Field(description="Your own order id, unique in your account.")  # type: ignore[valid-type]
+    reference: Text(500) | None = None  # type: ignore[valid-type]
+    customer_email: Email | None = Field(default=None, description="The end customer's e-mail address.")
+    callback_urls: list[HttpUri] | None = Field(default=None, max_length=10)
+    products: list[OrderLineIn] = Field(min_length=1, max_length=100)
+
+
+class OrderQuery(StrictBody):
+    """Exactly one of: your order id, the supplier_order_number, or the order's reference."""
+
+    id: StrictStr | StrictInt | None = None
+    supplier_order_number: StrictInt | StrictStr | None = None
+    reference: StrictStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def one_key(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = [k for k in ("id", "supplier_order_number", "reference") if data.get(k) is not None]
+            if not given and not (set(data) - {"id", "supplier_order_number", "reference"}):
+                raise PydanticCustomError("required", "Give one of id, supplier_order_number or reference")
+            if len(given) > 1:
+                raise PydanticCustomError("invalid_type", "Give only one of id, supplier_order_number or reference")
+        return data
+
+
+class OrderStatusIn(StrictBody):
+    orders: list[OrderQuery] = Field(min_length=1, max_length=5)
+
+
+class ProductLineOut(BaseModel):
+    id: int | str
+    code: str | None
+    amount: int
+    claimable: int | None = Field(default=None, description="Items that can still be claimed in new tickets.")
+
+
+class OrderOut(BaseModel):
+    id: str
+    supplier_order_number: int
+    reference: str | None
+    customer_email: str | None
+    callback_urls: list[str]
+    products: list[ProductLineOut]
+    created_at: str
+
+
+class OrderAccepted(BaseModel):
+    status: str = "accepted"
+    message: str = "Order accepted"
+    order: dict[str, Any]

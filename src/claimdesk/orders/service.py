@@ -1,0 +1,145 @@
+"""Orders: registering them and looking them up, with how much of each line can still be claimed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..accounts.service import Actor
+from ..exceptions import Conflict, ValidationFailed
+from ..models import Order, OrderProduct, Ticket, TicketProduct
+from ..netguard import url_problems
+from ..rules.fields import product_key
+from ..rules.problems import Problem
+from ..rules.statuses import Outcome
+from ..rules.tickets import OrderFacts, OrderLine
+from ..validation import parse
+from .schemas import OrderIn, OrderQuery, OrderStatusIn
+
+
+def _line_problems(order: OrderIn) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for index, line in enumerate(order.products):
+        if line.id is None:
+            continue
+        key = product_key(line.id)
+        if key in seen:
+            problems.append(
+                Problem(f"products.{index}.id", "duplicate_product", f"Product id {key} is listed more than once.")
+            )
+        seen.add(key)
+    return problems
+
+
+def _assign_keys(order: OrderIn) -> list[tuple[str, bool]]:
+    """Each line's key and whether it is an integer; lines without an id get the next free integer."""
+    taken = {product_key(line.id) for line in order.products if line.id is not None}
+    next_free = 1
+    keys = []
+    for line in order.products:
+        if line.id is not None:
+            keys.append((product_key(line.id), isinstance(line.id, int)))
+            continue
+        while str(next_free) in taken:
+            next_free += 1
+        taken.add(str(next_free))
+        keys.append((str(next_free), True))
+    return keys
+
+
+def create_order(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> Order:
+    """Register a reseller's order so that tickets can refer to it."""
+    assert actor.id is not None
+    parsed, problems = parse(OrderIn, body)
+    if parsed is not None:
+        problems += _line_problems(parsed)
+        urls = [(f"callback_urls.{i}", url) for i, url in enumerate(parsed.callback_urls or [])]
+        problems += url_problems(urls, allow_private=allow_private_urls)
+    if problems or parsed is None:
+        raise ValidationFailed(problems)
+    exists = session.scalar(
+        sa.select(Order.id).where(Order.account_id == actor.id, Order.external_id == parsed.id)
+    )
+    if exists is not None:
+        raise Conflict(f"Order with customer order id '{parsed.id}' already exists")
+    order = Order(
+        account_id=actor.id,
+        external_id=parsed.id,
+        reference=parsed.reference,
+        customer_email=parsed.customer_email,
+        callback_urls=list(parsed.callback_urls or []),
+    )
+    order.products = [
+        OrderProduct(position=index, key=key, ref_is_int=is_int, code=line.code, amount=line.amount)
+        for index, (line, (key, is_int)) in enumerate(zip(parsed.products, _assign_keys(parsed), strict=True))
+    ]
+    session.add(order)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except sa.exc.IntegrityError:  # the same id registered by a concurrent request
+        raise Conflict(f"Order with customer order id '{parsed.id}' already exists") from None
+    return order
+
+
+def claimed_amounts(session: Session, order_id: int) -> dict[int, int]:
+    """Items claimed per order line by the order's tickets; rejected tickets give theirs back."""
+    rows = session.execute(
+        sa.select(TicketProduct.order_product_id, sa.func.sum(TicketProduct.amount))
+        .join(Ticket, Ticket.id == TicketProduct.ticket_id)
+        .where(Ticket.order_id == order_id, sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value))
+        .group_by(TicketProduct.order_product_id)
+    )
+    return {line_id: int(total) for line_id, total in rows}
+
+
+def order_facts(session: Session, order: Order) -> OrderFacts:
+    claimed = claimed_amounts(session, order.id)
+    return OrderFacts(
+        customer_email=order.customer_email,
+        lines={p.key: OrderLine(ref=p.ref, amount=p.amount, claimed=claimed.get(p.id, 0)) for p in order.products},
+    )
+
+
+def find_order(session: Session, account_id: int, external_id: str, *, for_update: bool = False) -> Order | None:
+    query = sa.select(Order).where(Order.account_id == account_id, Order.external_id == external_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def _find(session: Session, account_id: int, query: OrderQuery) -> Order | None:
+    where = [Order.account_id == account_id]
+    if query.id is not None:
+        where.append(Order.external_id == str(query.id))
+    elif query.supplier_order_number is not None:
+        number = str(query.supplier_order_number).strip()
+        if not number.isdigit() or len(number) > 18:
+            return None
+        where.append(Order.id == int(number))
+    else:
+        where.append(Order.reference == query.reference)
+    return session.scalar(sa.select(Order).where(*where).order_by(Order.id.desc()).limit(1))
+
+
+def order_statuses(session: Session, actor: Actor, body: Any) -> list[tuple[OrderQuery, Order | None]]:
+    """Up to five lookups, answered in request order; an order of another account is not found."""
+    assert actor.id is not None
+    parsed, problems = parse(OrderStatusIn, body)
+    if parsed is None:
+        raise ValidationFailed(problems)
+    return [(query, _find(session, actor.id, query)) for query in parsed.orders]
+
+
+def tickets_of_orders(session: Session, order_ids: Sequence[int]) -> dict[int, list[Ticket]]:
+    found: dict[int, list[Ticket]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        for ticket in session.scalars(
+            sa.select(Ticket).where(Ticket.order_id.in_(order_ids)).order_by(Ticket.id)
+        ):
+            found[ticket.order_id].append(ticket)
+    return found

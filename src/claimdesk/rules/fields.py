@@ -1,0 +1,133 @@
+"""Field types for request bodies, each refusing bad input with the contract's code."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, StrictInt, StrictStr, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+# C0 and C1 control characters; tab, line feed and carriage return are allowed where text may span lines.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+MAX_INT = 2**63 - 1
+
+
+def check_text(value: str, *, min_length: int, max_length: int, multiline: bool) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("invalid_text", "Text is not valid Unicode (a lone surrogate)") from None
+    pattern = _CONTROL if multiline else _CONTROL_SINGLE_LINE
+    if pattern.search(value):
+        raise PydanticCustomError("invalid_text", "Text contains NUL or other control characters")
+    if len(value) < min_length:
+        if not value:
+            raise PydanticCustomError("too_short", "Must not be empty")
+        raise PydanticCustomError("too_short", "Must be at least {min} characters", {"min": min_length})
+    if len(value) > max_length:
+        raise PydanticCustomError("too_long", "Must be at most {max} characters", {"max": max_length})
+    return value
+
+
+def Text(max_length: int, *, min_length: int = 1, multiline: bool = False) -> Any:  # noqa: N802 (a type factory reads like a type)
+    """A string of ``min_length`` to ``max_length`` characters, free of control characters."""
+
+    def check(value: str) -> str:
+        return check_text(value, min_length=min_length, max_length=max_length, multiline=multiline)
+
+    schema: dict[str, Any] = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    return Annotated[StrictStr, AfterValidator(check), WithJsonSchema(schema)]
+
+
+def _check_email(value: str) -> str:
+    check_text(value, min_length=3, max_length=254, multiline=False)
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise PydanticCustomError("invalid_email", "Not a valid e-mail address: {reason}", {"reason": str(exc)}) from None
+    return result.normalized
+
+
+Email = Annotated[
+    StrictStr, AfterValidator(_check_email), WithJsonSchema({"type": "string", "format": "email", "maxLength": 254})
+]
+
+MAX_URI_LENGTH = 2048
+
+
+def _check_uri(value: str) -> str:
+    if len(value) > MAX_URI_LENGTH:
+        raise PydanticCustomError("too_long", "Must be at most {max} characters", {"max": MAX_URI_LENGTH})
+    check_text(value, min_length=1, max_length=MAX_URI_LENGTH, multiline=False)
+    if any(ch.isspace() for ch in value):
+        raise PydanticCustomError("invalid_uri", "A URL must not contain spaces")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise PydanticCustomError("invalid_uri", "Not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise PydanticCustomError("invalid_uri", "Must be a full http or https URL, like https://example.com/photo.jpg")
+    if port == 0:
+        raise PydanticCustomError("invalid_uri", "Not a valid URL port")
+    return value
+
+
+HttpUri = Annotated[
+    StrictStr,
+    AfterValidator(_check_uri),
+    WithJsonSchema({"type": "string", "format": "uri", "maxLength": MAX_URI_LENGTH, "pattern": "^https?://"}),
+]
+
+
+def _check_product_ref(value: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PydanticCustomError("invalid_type", "A product id must be an integer or a string")
+    if isinstance(value, int):
+        if not -MAX_INT <= value <= MAX_INT:
+            raise PydanticCustomError("out_of_range", "A product id must be between {min} and {max}", {"min": -MAX_INT, "max": MAX_INT})
+        return value
+    return check_text(value, min_length=1, max_length=64, multiline=False)
+
+
+ProductRef = Annotated[
+    int | str,
+    BeforeValidator(_check_product_ref),
+    WithJsonSchema({"oneOf": [{"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": 64}]}),
+]
+
+
+def product_key(ref: int | str) -> str:
+    """Product ids are matched by their string form: ``17`` and ``"17"`` name the same product."""
+    return str(ref)
+
+
+def _check_amount(value: int) -> int:
+    if not 1 <= value <= 2_147_483_647:
+        raise PydanticCustomError("out_of_range", "Must be between 1 and 2147483647")
+    return value
+
+
+PositiveAmount = Annotated[
+    StrictInt,
+    AfterValidator(_check_amount),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 2_147_483_647}),
+]
+
+
+def _check_order_ref(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PydanticCustomError("invalid_type", "An order id must be a string (a number is taken as its string form)")
+    return check_text(str(value), min_length=1, max_length=64, multiline=False)
+
+
+OrderRef = Annotated[
+    str,
+    BeforeValidator(_check_order_ref),
+    WithJsonSchema({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}]}),
+]

@@ -1,0 +1,84 @@
+"""Reseller ticket endpoints. Handlers parse, call one service function and shape the answer."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from ..api.deps import JsonBody, ResellerDep, ServicesDep
+from ..api.docs import TICKET_BODY, error_responses
+from . import service
+from .presenter import Audience, ticket_view, ticket_views
+
+router = APIRouter(tags=["tickets"])
+
+
+@router.post(
+    "/tickets",
+    status_code=201,
+    openapi_extra=TICKET_BODY,
+    responses={200: {"description": "The same id and body were filed before: the stored ticket."}}
+    | error_responses(400, 401, 409, 413, 415, 422, 429),
+)
+def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
+    """File a complaint about product lines of one of your orders (the guide's "Ticket breakdown")."""
+
+    def unit(session: Any) -> tuple[dict[str, Any], bool]:
+        ticket, created = service.create_ticket(
+            session, actor, body, allow_private_urls=services.settings.allow_private_urls
+        )
+        return ticket_view(session, ticket, Audience.RESELLER), created
+
+    view, created = services.db.write(unit)
+    if created:
+        return JSONResponse({"status": "open", "message": "Ticket received", "ticket": view}, status_code=201)
+    return JSONResponse({"status": view["status"], "message": "Ticket already received", "ticket": view})
+
+
+@router.post(
+    "/tickets/validate",
+    openapi_extra=TICKET_BODY,
+    responses=error_responses(400, 401, 409, 413, 415, 422, 429),
+)
+def validate_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> dict[str, bool]:
+    """Check a ticket body exactly as POST /tickets would, storing nothing: {"valid": true} or the error."""
+    services.db.read(service.validate_ticket, actor, body, allow_private_urls=services.settings.allow_private_urls)
+    return {"valid": True}
+
+
+@router.get("/tickets/{ticket_id}", responses=error_responses(401, 404, 429))
+def get_ticket(ticket_id: str, actor: ResellerDep, services: ServicesDep) -> JSONResponse:
+    """One of your tickets by your own ticket id."""
+
+    def unit(session: Any) -> dict[str, Any]:
+        assert actor.id is not None
+        return ticket_view(session, service.get_ticket(session, actor.id, ticket_id), Audience.RESELLER)
+
+    return JSONResponse(services.db.read(unit))
+
+
+@router.get("/tickets", responses=error_responses(401, 422, 429))
+def list_tickets(
+    actor: ResellerDep,
+    services: ServicesDep,
+    status: str | None = Query(None, description="open, pending, holding or solved"),
+    reason: str | None = Query(None, description="one of GET /reasons"),
+    order_id: str | None = Query(None, description="your order id"),
+    updated_since: str | None = Query(None, description="RFC 3339; tickets changed at or after it"),
+    limit: str | None = Query(None, description="1 to 200, default 50"),
+    cursor: str | None = Query(None, description="next_cursor of the previous page"),
+) -> JSONResponse:
+    """Your tickets, newest first, a page at a time."""
+    filters, size, before = service.parse_list_query(
+        status=status, reason=reason, order_id=order_id, updated_since=updated_since, limit=limit, cursor=cursor
+    )
+    filters = dataclasses.replace(filters, account_id=actor.id)
+
+    def unit(session: Any) -> dict[str, Any]:
+        tickets, next_cursor = service.list_tickets(session, filters, size, before)
+        return {"tickets": ticket_views(session, tickets, Audience.RESELLER), "next_cursor": next_cursor}
+
+    return JSONResponse(services.db.read(unit))

@@ -1,0 +1,149 @@
+"""How a ticket is shown: to its reseller (never internal notes) or to staff (everything).
+
+Views of many tickets are built with one query per related table, not one per ticket.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import Account, EvidenceFile, HistoryEntry, Message, Order, OrderProduct, Staff, Ticket
+from ..timefmt import rfc3339
+
+
+class Audience(enum.Enum):
+    RESELLER = "reseller"
+    STAFF = "staff"
+
+
+def _by(kind: str, by_id: int | None, name: str | None) -> dict[str, Any]:
+    return {"type": kind, "id": by_id, "name": name}
+
+
+def file_view(file: EvidenceFile, audience: Audience) -> dict[str, Any]:
+    view: dict[str, Any] = {"id": file.id, "uri": file.uri, "state": file.state}
+    if file.filename is not None:
+        view["filename"] = file.filename
+    if file.state == "failed":
+        view["error"] = file.error
+    if file.state == "stored":
+        base = "/staff/files" if audience is Audience.STAFF else "/files"
+        view.update(
+            content_type=file.content_type,
+            size=file.size,
+            sha256=file.sha256,
+            download_url=f"{base}/{file.id}",
+            thumbnail_url=f"{base}/{file.id}/thumbnail" if file.thumbnail_key else None,
+        )
+    return view
+
+
+def history_view(entry: HistoryEntry) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "action": entry.action,
+        "status": entry.status,
+        "at": rfc3339(entry.at),
+        "by": _by(entry.by_type, entry.by_id, entry.by_name),
+    }
+    view.update(entry.details)
+    return view
+
+
+def message_view(message: Message, files: list[EvidenceFile], audience: Audience) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": message.id,
+        "body": message.body,
+        "by": _by(message.by_type, message.by_id, message.by_name),
+        "at": rfc3339(message.created_at),
+        "files": [file_view(f, audience) for f in files],
+    }
+    if audience is Audience.STAFF:
+        view["internal"] = message.internal
+    return view
+
+
+def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience) -> list[dict[str, Any]]:
+    if not tickets:
+        return []
+    ids = [t.id for t in tickets]
+    orders = {o.id: o for o in session.scalars(sa.select(Order).where(Order.id.in_({t.order_id for t in tickets})))}
+    line_ids = {p.order_product_id for t in tickets for p in t.products}
+    lines = {
+        p.id: p for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))
+    } if line_ids else {}
+    line_files: dict[int, list[EvidenceFile]] = defaultdict(list)
+    message_files: dict[int, list[EvidenceFile]] = defaultdict(list)
+    for file in session.scalars(
+        sa.select(EvidenceFile).where(EvidenceFile.ticket_id.in_(ids)).order_by(EvidenceFile.position, EvidenceFile.id)
+    ):
+        if file.message_id is not None:
+            message_files[file.message_id].append(file)
+        elif file.ticket_product_id is not None:
+            line_files[file.ticket_product_id].append(file)
+    messages: dict[int, list[Message]] = defaultdict(list)
+    message_query = sa.select(Message).where(Message.ticket_id.in_(ids)).order_by(Message.id)
+    if audience is Audience.RESELLER:
+        message_query = message_query.where(Message.internal.is_(False))
+    for message in session.scalars(message_query):
+        messages[message.ticket_id].append(message)
+    history: dict[int, list[HistoryEntry]] = defaultdict(list)
+    for entry in session.scalars(
+        sa.select(HistoryEntry).where(HistoryEntry.ticket_id.in_(ids)).order_by(HistoryEntry.id)
+    ):
+        history[entry.ticket_id].append(entry)
+    extra: dict[int, dict[str, Any]] = {}
+    if audience is Audience.STAFF:
+        accounts = {
+            a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_({t.account_id for t in tickets})))
+        }
+        assignee_ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
+        staff = {s.id: s for s in session.scalars(sa.select(Staff).where(Staff.id.in_(assignee_ids)))} if assignee_ids else {}
+        for t in tickets:
+            assignee = staff.get(t.assignee_id) if t.assignee_id is not None else None
+            extra[t.id] = {
+                "account": {"id": t.account_id, "name": accounts[t.account_id].name},
+                "assignee": {"id": assignee.id, "email": assignee.email, "name": assignee.name} if assignee else None,
+                "waiting_since": rfc3339(t.waiting_since) if t.waiting_since else None,
+            }
+    views = []
+    for t in tickets:
+        order = orders[t.order_id]
+        view: dict[str, Any] = {
+            "id": t.external_id,
+            "number": t.id,
+            "order_id": order.external_id,
+            "supplier_order_number": order.id,
+            "description": t.description,
+            "reason": t.reason,
+            "suggested_solution": t.suggested_solution,
+            "contact_email": t.contact_email,
+            "status": t.status,
+            "products": [
+                {
+                    "id": lines[p.order_product_id].ref,
+                    "code": lines[p.order_product_id].code,
+                    "amount": p.amount,
+                    "granted": p.granted,
+                    "files": [file_view(f, audience) for f in line_files[p.id]],
+                }
+                for p in t.products
+            ],
+            "resolution": t.resolution,
+            "history": [history_view(h) for h in history[t.id]],
+            "messages": [message_view(m, message_files[m.id], audience) for m in messages[t.id]],
+            "created_at": rfc3339(t.created_at),
+            "updated_at": rfc3339(t.updated_at),
+        }
+        view.update(extra.get(t.id, {}))
+        views.append(view)
+    return views
+
+
+def ticket_view(session: Session, ticket: Ticket, audience: Audience) -> dict[str, Any]:
+    return ticket_views(session, [ticket], audience)[0]

@@ -1,0 +1,29 @@
+"""Checking a body against its schema: every mistake as a problem, or the parsed model."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .exceptions import ValidationFailed
+from .rules.problems import Problem, from_validation_error
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], body: Any) -> tuple[M | None, list[Problem]]:
+    """The model, or None and the list of problems. A body that is no object is one problem."""
+    if not isinstance(body, dict):
+        return None, [Problem("body", "invalid_type", "The body must be a JSON object.")]
+    try:
+        return model.model_validate(body), []
+    except ValidationError as exc:
+        return None, from_validation_error(exc, model)
+
+
+def parse_or_raise(model: type[M], body: Any) -> M:
+    parsed, problems = parse(model, body)
+    if parsed is None:
+        raise ValidationFailed(problems)
+    return parsed
