@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -135,5 +134,3 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in (account_router, orders_router, catalogue_router, tickets_router):
         app.include_router(router)
     return app
-
-

@@ -86,9 +86,7 @@ class ValidationFailed(ClaimdeskError):
         if message is None:
             count = len(problems)
             message = (
-                problems[0].message
-                if count == 1
-                else f"The request has {count} mistakes; each is listed in errors."
+                problems[0].message if count == 1 else f"The request has {count} mistakes; each is listed in errors."
             )
         super().__init__(message, problems=problems)
 

@@ -1,27 +1,101 @@
-"""The background worker. (The job runner arrives with the evidence files issue.)"""
+"""The background worker: claims due jobs and runs them on a small thread pool.
+
+A slow job (a dead webhook endpoint, a slow file host) holds one thread, never the others, and never
+the API: ticket intake only writes a job row. ``claimdesk serve`` runs one in-process (embedded);
+``claimdesk worker`` runs one on its own, any number of them against one PostgreSQL database.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from .config import Settings
-from .db import Database
+from claimdesk import jobs
+from claimdesk.config import Settings
+from claimdesk.db import Database
+
+log = logging.getLogger("claimdesk.worker")
 
 
-class EmbeddedWorker:
-    """Runs the worker loop in a thread of the API process."""
+def load_handlers() -> None:
+    """Import the modules that register job kinds."""
+    import importlib
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    for module in ("claimdesk.files.tasks", "claimdesk.webhooks.tasks"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+class Worker:
+    def __init__(self, db: Database, settings: Settings, *, threads: int = 8) -> None:
         self.db = db
         self.settings = settings
+        self.threads = threads
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
-
-    def start(self) -> None:
-        pass
+        self._inflight: set[Future[None]] = set()
+        self._last_purge = 0.0
+        self.runner = jobs.Runner(db, settings, self.id)
+        load_handlers()
 
     def stop(self) -> None:
         self._stop.set()
 
+    def run_once(self, pool: ThreadPoolExecutor) -> int:
+        """Claim as many due jobs as there are free threads and start them; how many were started."""
+        self._inflight = {f for f in self._inflight if not f.done()}
+        free = self.threads - len(self._inflight)
+        if free <= 0:
+            return 0
+        claimed = jobs.claim(self.db, self.id, free)
+        for job in claimed:
+            self._inflight.add(pool.submit(self.runner.run, job))
+        return len(claimed)
+
+    def run(self) -> None:
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="claimdesk-job") as pool:
+            while not self._stop.is_set():
+                try:
+                    started = self.run_once(pool)
+                    if time.monotonic() - self._last_purge > 3600:
+                        self._last_purge = time.monotonic()
+                        jobs.purge_finished(self.db)
+                except Exception:
+                    log.exception("worker loop failed; retrying")
+                    started = 0
+                if not started:
+                    self._stop.wait(self.settings.worker_poll_seconds)
+            for future in self._inflight:
+                future.cancel()
+
+
+class EmbeddedWorker:
+    """The worker in a thread of the API process (``claimdesk serve``)."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.worker = Worker(db, settings)
+        self.thread = threading.Thread(target=self.worker.run, name="claimdesk-worker", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.thread.join(timeout=30)
+
 
 def run_forever(db: Database, settings: Settings) -> None:
-    threading.Event().wait()
+    worker = Worker(db, settings)
+    log.info("worker %s started", worker.id)
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        worker.stop()

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..api.deps import ResellerDep, ServicesDep
-from ..api.docs import error_responses
+from claimdesk.api.deps import ResellerDep, ServicesDep
+from claimdesk.api.docs import error_responses
+
 from .service import get_account
 
 router = APIRouter(tags=["account"])

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..exceptions import Conflict, ValidationFailed
-from ..models import Account, ApiKey, Staff
-from ..rules.problems import Problem
+from claimdesk.exceptions import Conflict, ValidationFailed
+from claimdesk.models import Account, ApiKey, Staff
+from claimdesk.rules.problems import Problem
 
 
 class Role(enum.StrEnum):

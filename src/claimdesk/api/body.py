@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from ..exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from claimdesk.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 
 def _is_json(content_type: str) -> bool:

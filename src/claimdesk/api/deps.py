@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from ..accounts.service import Actor, actor_for_key, hash_key
-from ..config import Settings
-from ..db import Database
-from ..exceptions import Forbidden, RateLimited, Unauthenticated
+from claimdesk.accounts.service import Actor, actor_for_key, hash_key
+from claimdesk.config import Settings
+from claimdesk.db import Database
+from claimdesk.exceptions import Forbidden, RateLimited, Unauthenticated
+
 from .body import read_json
 from .ratelimit import RateLimiter
 

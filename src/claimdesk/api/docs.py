@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..orders.schemas import OrderIn, OrderStatusIn
-from ..tickets.schemas import GUIDE_EXAMPLE, MessageIn, StaffMessageIn, TicketIn
+from claimdesk.orders.schemas import OrderIn, OrderStatusIn
+from claimdesk.tickets.schemas import GUIDE_EXAMPLE, MessageIn, StaffMessageIn, TicketIn
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -83,5 +83,7 @@ def body_of(model: Any, example: Any | None = None) -> dict[str, Any]:
 TICKET_BODY = body_of(TicketIn, GUIDE_EXAMPLE)
 ORDER_BODY = body_of(OrderIn, OrderIn.model_config.get("json_schema_extra", {}).get("example"))  # type: ignore[union-attr]
 ORDER_STATUS_BODY = body_of(OrderStatusIn, {"orders": [{"id": "my_weborder_1234"}, {"supplier_order_number": 1}]})
-MESSAGE_BODY = body_of(MessageIn, {"body": "Here is another photo.", "files": [{"uri": "https://reseller.example/p/2.jpg"}]})
+MESSAGE_BODY = body_of(
+    MessageIn, {"body": "Here is another photo.", "files": [{"uri": "https://reseller.example/p/2.jpg"}]}
+)
 STAFF_MESSAGE_BODY = body_of(StaffMessageIn, {"body": "Checked with production.", "internal": True})

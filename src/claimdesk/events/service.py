@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..jobs import enqueue
-from ..models import Event, Ticket
-from ..tickets.presenter import Audience, ticket_view
-from ..timefmt import rfc3339
+from claimdesk.jobs import enqueue
+from claimdesk.models import Event, Ticket
+from claimdesk.tickets.presenter import Audience, ticket_view
+from claimdesk.timefmt import rfc3339
 
 DISPATCH_JOB = "dispatch_event"
 

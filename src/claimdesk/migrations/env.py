@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alembic import context
 import sqlalchemy as sa
+from alembic import context
 from sqlalchemy import pool
 
 from claimdesk.config import get_settings

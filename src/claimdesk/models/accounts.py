@@ -5,7 +5,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import BigId, Base, CreatedMixin, IdMixin
+from .base import Base, BigId, CreatedMixin, IdMixin
 
 
 class Account(IdMixin, CreatedMixin, Base):

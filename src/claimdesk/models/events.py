@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import BigId, Base, CreatedMixin, IdMixin
+from .base import Base, BigId, CreatedMixin, IdMixin
 
 
 class Event(IdMixin, CreatedMixin, Base):

@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import BigId, Base, CreatedMixin, IdMixin
+from .base import Base, BigId, CreatedMixin, IdMixin
 
 
 class Order(IdMixin, CreatedMixin, Base):

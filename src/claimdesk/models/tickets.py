@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import BigId, Base, CreatedMixin, IdMixin, utcnow
+from .base import Base, BigId, CreatedMixin, IdMixin, utcnow
 
 
 class Ticket(IdMixin, CreatedMixin, Base):

@@ -8,16 +8,19 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from ..api.deps import ActorDep, JsonBody, ResellerDep, ServicesDep
-from ..api.docs import ORDER_BODY, ORDER_STATUS_BODY, error_responses
-from ..rules.catalogue import REASONS, SOLUTIONS
+from claimdesk.api.deps import ActorDep, JsonBody, ResellerDep, ServicesDep
+from claimdesk.api.docs import ORDER_BODY, ORDER_STATUS_BODY, error_responses
+from claimdesk.rules.catalogue import REASONS, SOLUTIONS
+
 from . import service
 from .presenter import order_status_view, order_view
 
 router = APIRouter(tags=["orders"])
 
 
-@router.post("/order", status_code=201, openapi_extra=ORDER_BODY, responses=error_responses(400, 401, 409, 413, 415, 422, 429))
+@router.post(
+    "/order", status_code=201, openapi_extra=ORDER_BODY, responses=error_responses(400, 401, 409, 413, 415, 422, 429)
+)
 def create_order(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Register an order so that tickets can refer to it. Give product ids (recommended)."""
 
@@ -66,4 +69,6 @@ def reasons(_actor: ActorDep) -> dict[str, Any]:
 @catalogue_router.get("/solutions", responses=error_responses(401, 429))
 def solutions(_actor: ActorDep) -> dict[str, Any]:
     """The fixed suggested solutions, in the guide's order."""
-    return {"solutions": [{"value": s.value, "label": i.label, "explanation": i.explanation} for s, i in SOLUTIONS.items()]}
+    return {
+        "solutions": [{"value": s.value, "label": i.label, "explanation": i.explanation} for s, i in SOLUTIONS.items()]
+    }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import Order, Ticket
-from ..timefmt import rfc3339
+from claimdesk.models import Order, Ticket
+from claimdesk.timefmt import rfc3339
 
 
 def order_view(order: Order, claimable: dict[str, int] | None = None) -> dict[str, Any]:

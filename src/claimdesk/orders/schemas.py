@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..rules.fields import Email, HttpUri, PositiveAmount, ProductRef, Text
+from claimdesk.rules.fields import Email, HttpUri, PositiveAmount, ProductRef, Text
 
 
 class StrictBody(BaseModel):

@@ -8,15 +8,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..accounts.service import Actor
-from ..exceptions import Conflict, ValidationFailed
-from ..models import Order, OrderProduct, Ticket, TicketProduct
-from ..netguard import url_problems
-from ..rules.fields import product_key
-from ..rules.problems import Problem
-from ..rules.statuses import Outcome
-from ..rules.tickets import OrderFacts, OrderLine
-from ..validation import parse
+from claimdesk.accounts.service import Actor
+from claimdesk.exceptions import Conflict, ValidationFailed
+from claimdesk.models import Order, OrderProduct, Ticket, TicketProduct
+from claimdesk.netguard import url_problems
+from claimdesk.rules.fields import product_key
+from claimdesk.rules.problems import Problem
+from claimdesk.rules.statuses import Outcome
+from claimdesk.rules.tickets import OrderFacts, OrderLine
+from claimdesk.validation import parse
+
 from .schemas import OrderIn, OrderQuery, OrderStatusIn
 
 
@@ -61,9 +62,7 @@ def create_order(session: Session, actor: Actor, body: Any, *, allow_private_url
         problems += url_problems(urls, allow_private=allow_private_urls)
     if problems or parsed is None:
         raise ValidationFailed(problems)
-    exists = session.scalar(
-        sa.select(Order.id).where(Order.account_id == actor.id, Order.external_id == parsed.id)
-    )
+    exists = session.scalar(sa.select(Order.id).where(Order.account_id == actor.id, Order.external_id == parsed.id))
     if exists is not None:
         raise Conflict(f"Order with customer order id '{parsed.id}' already exists")
     order = Order(
@@ -138,8 +137,6 @@ def order_statuses(session: Session, actor: Actor, body: Any) -> list[tuple[Orde
 def tickets_of_orders(session: Session, order_ids: Sequence[int]) -> dict[int, list[Ticket]]:
     found: dict[int, list[Ticket]] = {order_id: [] for order_id in order_ids}
     if order_ids:
-        for ticket in session.scalars(
-            sa.select(Ticket).where(Ticket.order_id.in_(order_ids)).order_by(Ticket.id)
-        ):
+        for ticket in session.scalars(sa.select(Ticket).where(Ticket.order_id.in_(order_ids)).order_by(Ticket.id)):
             found[ticket.order_id].append(ticket)
     return found

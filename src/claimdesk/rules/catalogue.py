@@ -70,7 +70,9 @@ REASONS: dict[Reason, ReasonInfo] = {
     Reason.COLOR: ReasonInfo("Color", "Colors differ noticeably from the supplied file or proof.", True),
     Reason.DIMENSIONS: ReasonInfo("Dimensions", "Items do not have the ordered size.", True),
     Reason.OTHER: ReasonInfo("Other", "Something else is wrong; describe it and add photos.", True),
-    Reason.PACKING_SLIP_MISSING: ReasonInfo("Packing slip missing", "The shipment came without its packing slip.", False),
+    Reason.PACKING_SLIP_MISSING: ReasonInfo(
+        "Packing slip missing", "The shipment came without its packing slip.", False
+    ),
     Reason.PRINT_QUALITY: ReasonInfo(
         "Print quality", "Printing is blurred, streaked, misregistered or otherwise poor.", True
     ),

@@ -49,7 +49,9 @@ def _check_email(value: str) -> str:
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise PydanticCustomError("invalid_email", "Not a valid e-mail address: {reason}", {"reason": str(exc)}) from None
+        raise PydanticCustomError(
+            "invalid_email", "Not a valid e-mail address: {reason}", {"reason": str(exc)}
+        ) from None
     return result.normalized
 
 
@@ -90,7 +92,9 @@ def _check_product_ref(value: Any) -> int | str:
         raise PydanticCustomError("invalid_type", "A product id must be an integer or a string")
     if isinstance(value, int):
         if not -MAX_INT <= value <= MAX_INT:
-            raise PydanticCustomError("out_of_range", "A product id must be between {min} and {max}", {"min": -MAX_INT, "max": MAX_INT})
+            raise PydanticCustomError(
+                "out_of_range", "A product id must be between {min} and {max}", {"min": -MAX_INT, "max": MAX_INT}
+            )
         return value
     return check_text(value, min_length=1, max_length=64, multiline=False)
 

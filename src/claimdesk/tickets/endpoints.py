@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from ..api.deps import JsonBody, ResellerDep, ServicesDep
-from ..api.docs import TICKET_BODY, error_responses
+from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep
+from claimdesk.api.docs import TICKET_BODY, error_responses
+
 from . import service
 from .presenter import Audience, ticket_view, ticket_views
 
@@ -20,8 +21,10 @@ router = APIRouter(tags=["tickets"])
     "/tickets",
     status_code=201,
     openapi_extra=TICKET_BODY,
-    responses={200: {"description": "The same id and body were filed before: the stored ticket."}}
-    | error_responses(400, 401, 409, 413, 415, 422, 429),
+    responses={
+        200: {"description": "The same id and body were filed before: the stored ticket."},
+        **error_responses(400, 401, 409, 413, 415, 422, 429),
+    },
 )
 def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """File a complaint about product lines of one of your orders (the guide's "Ticket breakdown")."""
@@ -62,6 +65,7 @@ def get_ticket(ticket_id: str, actor: ResellerDep, services: ServicesDep) -> JSO
 
 @router.get("/tickets", responses=error_responses(401, 422, 429))
 def list_tickets(
+    *,
     actor: ResellerDep,
     services: ServicesDep,
     status: str | None = Query(None, description="open, pending, holding or solved"),

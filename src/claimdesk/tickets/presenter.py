@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Account, EvidenceFile, HistoryEntry, Message, Order, OrderProduct, Staff, Ticket
-from ..timefmt import rfc3339
+from claimdesk.models import Account, EvidenceFile, HistoryEntry, Message, Order, OrderProduct, Staff, Ticket
+from claimdesk.timefmt import rfc3339
 
 
 class Audience(enum.Enum):
@@ -74,9 +74,11 @@ def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience
     ids = [t.id for t in tickets]
     orders = {o.id: o for o in session.scalars(sa.select(Order).where(Order.id.in_({t.order_id for t in tickets})))}
     line_ids = {p.order_product_id for t in tickets for p in t.products}
-    lines = {
-        p.id: p for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))
-    } if line_ids else {}
+    lines = (
+        {p.id: p for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))}
+        if line_ids
+        else {}
+    )
     line_files: dict[int, list[EvidenceFile]] = defaultdict(list)
     message_files: dict[int, list[EvidenceFile]] = defaultdict(list)
     for file in session.scalars(
@@ -103,7 +105,11 @@ def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience
             a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_({t.account_id for t in tickets})))
         }
         assignee_ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
-        staff = {s.id: s for s in session.scalars(sa.select(Staff).where(Staff.id.in_(assignee_ids)))} if assignee_ids else {}
+        staff = (
+            {s.id: s for s in session.scalars(sa.select(Staff).where(Staff.id.in_(assignee_ids)))}
+            if assignee_ids
+            else {}
+        )
         for t in tickets:
             assignee = staff.get(t.assignee_id) if t.assignee_id is not None else None
             extra[t.id] = {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic.config import JsonDict
 
-from ..rules.catalogue import Reason, Solution
-from ..rules.fields import Email, HttpUri, OrderRef, PositiveAmount, ProductRef, Text
-from ..orders.schemas import StrictBody
+from claimdesk.orders.schemas import StrictBody
+from claimdesk.rules.catalogue import Reason, Solution
+from claimdesk.rules.fields import Email, HttpUri, OrderRef, PositiveAmount, ProductRef, Text
 
-GUIDE_EXAMPLE = {
+GUIDE_EXAMPLE: JsonDict = {
     "order_id": "my_weborder_1234",
     "id": "complaint-77",
     "description": "Two banners arrived torn",
@@ -26,7 +27,7 @@ class FileIn(StrictBody):
 
 
 class TicketLineIn(StrictBody):
-    id: ProductRef = Field(description="A product id of the order (17 and \"17\" are the same product).")
+    id: ProductRef = Field(description='A product id of the order (17 and "17" are the same product).')
     amount: PositiveAmount = Field(description="How many items of that product the complaint is about.")
     files: list[FileIn] | None = Field(default=None, max_length=MAX_FILES_PER_LINE)
 

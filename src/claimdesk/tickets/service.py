@@ -13,20 +13,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..accounts.service import Actor
-from ..events.service import EventType, record_event
-from ..exceptions import Conflict, NotFound, ValidationFailed
-from ..jobs import enqueue
-from ..models import EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
-from ..netguard import url_problems
-from ..orders.service import find_order, order_facts
-from ..rules.catalogue import Reason
-from ..rules.fields import product_key
-from ..rules.problems import Problem
-from ..rules.statuses import TicketStatus
-from ..rules.tickets import OrderFacts, contact_problems, product_line_problems
-from ..timefmt import parse_rfc3339
-from ..validation import parse
+from claimdesk.accounts.service import Actor
+from claimdesk.events.service import EventType, record_event
+from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
+from claimdesk.jobs import enqueue
+from claimdesk.models import EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
+from claimdesk.netguard import url_problems
+from claimdesk.orders.service import find_order, order_facts
+from claimdesk.rules.catalogue import Reason
+from claimdesk.rules.fields import product_key
+from claimdesk.rules.problems import Problem
+from claimdesk.rules.statuses import TicketStatus
+from claimdesk.rules.tickets import OrderFacts, contact_problems, product_line_problems
+from claimdesk.timefmt import parse_rfc3339
+from claimdesk.validation import parse
+
 from .schemas import TicketIn
 
 FETCH_FILE_JOB = "fetch_file"
@@ -62,7 +63,9 @@ class Intake:
 def _order_problems(session: Session, account_id: int, key: str) -> list[Problem]:
     """Why ``key`` names no order of the account: unknown, or a supplier_order_number given by mistake."""
     if key.isdigit() and len(key) <= 18:
-        number = session.scalar(sa.select(Order.external_id).where(Order.account_id == account_id, Order.id == int(key)))
+        number = session.scalar(
+            sa.select(Order.external_id).where(Order.account_id == account_id, Order.id == int(key))
+        )
         if number is not None:
             return [
                 Problem(
@@ -138,7 +141,9 @@ def _check_grouping(session: Session, order: Order, parsed: TicketIn) -> None:
         raise Conflict(
             f"Product {product} is already in unsolved ticket '{row.external_id}' with reason "
             f"'{parsed.reason.value}'; add to that ticket instead.",
-            problems=[Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{row.external_id}'.")],
+            problems=[
+                Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{row.external_id}'.")
+            ],
             extra={"ticket": {"id": row.external_id, "number": row.id, "status": row.status}},
         )
 
@@ -289,7 +294,11 @@ def parse_list_query(
         since = parse_rfc3339(updated_since)
         if since is None:
             problems.append(
-                Problem("updated_since", "invalid_type", "updated_since must be an RFC 3339 time, like 2026-01-31T12:00:00Z.")
+                Problem(
+                    "updated_since",
+                    "invalid_type",
+                    "updated_since must be an RFC 3339 time, like 2026-01-31T12:00:00Z.",
+                )
             )
     size = 50
     if limit is not None:
@@ -339,4 +348,3 @@ def list_tickets(
 def claimable_lines(session: Session, order: Order) -> dict[str, int]:
     facts = order_facts(session, order)
     return {key: line.claimable for key, line in facts.lines.items()}
-
