@@ -24,7 +24,13 @@ class Settings(BaseSettings):
     # Where evidence files are kept (a local folder; object storage can come later).
     storage_dir: str = "./claimdesk-files"
     file_fetch_max_attempts: int = 6
-    webhook_max_attempts: int = 12
+    # Attempt n waits about retry_base_seconds * 2**(n-1): with the default 5 s, the 15th and last attempt
+    # comes about 23 hours after the first.
+    webhook_max_attempts: int = 15
+    # Connect, send and read, each; a slower endpoint's attempt fails (and is retried).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # An endpoint whose deliveries fail without a single success for this long is disabled (5 days).
+    webhook_disable_after_seconds: float = 5 * 24 * 3600
     smtp_url: str | None = None
     smtp_from: str = "claimdesk@localhost"
     worker_poll_seconds: float = Field(default=0.5, gt=0)

@@ -5,12 +5,14 @@ from .base import Base, utcnow
 from .events import Event, Job
 from .orders import Order, OrderProduct
 from .tickets import EvidenceFile, HistoryEntry, Message, Ticket, TicketProduct
+from .webhooks import EventDispatch, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
     "ApiKey",
     "Base",
     "Event",
+    "EventDispatch",
     "EvidenceFile",
     "HistoryEntry",
     "Job",
@@ -20,5 +22,8 @@ __all__ = [
     "Staff",
     "Ticket",
     "TicketProduct",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "utcnow",
 ]
