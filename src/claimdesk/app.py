@@ -130,7 +130,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from .orders.endpoints import catalogue_router
     from .orders.endpoints import router as orders_router
     from .tickets.endpoints import router as tickets_router
+    from .webhooks.endpoints import router as webhooks_router
 
     for router in (account_router, orders_router, catalogue_router, tickets_router):
         app.include_router(router)
+    app.include_router(webhooks_router)
     return app

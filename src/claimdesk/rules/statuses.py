@@ -25,6 +25,11 @@ class TicketStatus(enum.StrEnum):
     def is_solved(self) -> bool:
         return self is TicketStatus.SOLVED
 
+    @property
+    def waits_for_supplier(self) -> bool:
+        """Open and pending tickets wait on the supplier; the staff work queue sorts them by how long."""
+        return self in (TicketStatus.OPEN, TicketStatus.PENDING)
+
 
 _EXPLANATIONS = {
     TicketStatus.OPEN: "Complaint has been received but not yet processed.",

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep
-from claimdesk.api.docs import TICKET_BODY, error_responses
+from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, error_responses
 
-from . import service
+from . import lifecycle, service
 from .presenter import Audience, ticket_view, ticket_views
 
 router = APIRouter(tags=["tickets"])
@@ -61,6 +61,24 @@ def get_ticket(ticket_id: str, actor: ResellerDep, services: ServicesDep) -> JSO
         return ticket_view(session, service.get_ticket(session, actor.id, ticket_id), Audience.RESELLER)
 
     return JSONResponse(services.db.read(unit))
+
+
+@router.post(
+    "/tickets/{ticket_id}/messages",
+    status_code=201,
+    openapi_extra=MESSAGE_BODY,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+)
+def add_message(ticket_id: str, actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
+    """Reply in the ticket's thread, optionally with files. A reply to a holding ticket moves it to pending."""
+
+    def unit(session: Any) -> dict[str, Any]:
+        ticket = lifecycle.add_reseller_message(
+            session, actor, ticket_id, body, allow_private_urls=services.settings.allow_private_urls
+        )
+        return ticket_view(session, ticket, Audience.RESELLER)
+
+    return JSONResponse(services.db.write(unit), status_code=201)
 
 
 @router.get("/tickets", responses=error_responses(401, 422, 429))

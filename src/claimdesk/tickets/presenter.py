@@ -95,9 +95,10 @@ def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience
     for message in session.scalars(message_query):
         messages[message.ticket_id].append(message)
     history: dict[int, list[HistoryEntry]] = defaultdict(list)
-    for entry in session.scalars(
-        sa.select(HistoryEntry).where(HistoryEntry.ticket_id.in_(ids)).order_by(HistoryEntry.id)
-    ):
+    history_query = sa.select(HistoryEntry).where(HistoryEntry.ticket_id.in_(ids)).order_by(HistoryEntry.id)
+    if audience is Audience.RESELLER:  # who works a ticket is the supplier's business: assignments are staff only
+        history_query = history_query.where(HistoryEntry.action != "assigned")
+    for entry in session.scalars(history_query):
         history[entry.ticket_id].append(entry)
     extra: dict[int, dict[str, Any]] = {}
     if audience is Audience.STAFF:
@@ -116,6 +117,7 @@ def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience
                 "account": {"id": t.account_id, "name": accounts[t.account_id].name},
                 "assignee": {"id": assignee.id, "email": assignee.email, "name": assignee.name} if assignee else None,
                 "waiting_since": rfc3339(t.waiting_since) if t.waiting_since else None,
+                "version": t.version,
             }
     views = []
     for t in tickets:

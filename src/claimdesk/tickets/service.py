@@ -7,6 +7,7 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,29 @@ from claimdesk.validation import parse
 from .schemas import TicketIn
 
 FETCH_FILE_JOB = "fetch_file"
+
+
+def add_evidence_files(
+    session: Session,
+    ticket_id: int,
+    uris: Sequence[str],
+    *,
+    ticket_product_id: int | None = None,
+    message_id: int | None = None,
+) -> list[EvidenceFile]:
+    """Evidence files of a product line or a message, each with its fetch job in the same transaction."""
+    files = [
+        EvidenceFile(
+            ticket_id=ticket_id, ticket_product_id=ticket_product_id, message_id=message_id, position=position, uri=uri
+        )
+        for position, uri in enumerate(uris)
+    ]
+    if files:
+        session.add_all(files)
+        session.flush()
+        for file in files:
+            enqueue(session, FETCH_FILE_JOB, file.id)
+    return files
 
 
 def body_hash(body: Any) -> str:
@@ -202,12 +226,8 @@ def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> Ticke
     ]
     session.add(ticket)
     session.flush()
-    files = [
-        EvidenceFile(ticket_id=ticket.id, ticket_product_id=product.id, position=position, uri=file.uri)
-        for product, line in zip(ticket.products, parsed.products, strict=True)
-        for position, file in enumerate(line.files or [])
-    ]
-    session.add_all(files)
+    for product, line in zip(ticket.products, parsed.products, strict=True):
+        add_evidence_files(session, ticket.id, [file.uri for file in line.files or []], ticket_product_id=product.id)
     session.add(
         HistoryEntry(
             ticket_id=ticket.id,
@@ -219,9 +239,6 @@ def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> Ticke
             at=now,
         )
     )
-    session.flush()
-    for file in files:
-        enqueue(session, FETCH_FILE_JOB, file.id)
     record_event(session, ticket, EventType.TICKET_CREATED)
     return ticket
 
@@ -323,7 +340,17 @@ def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     """Newest first. The cursor is the last number shown: new tickets get higher numbers, so a page
     never shows a ticket twice or skips one while tickets are being added."""
-    query = sa.select(Ticket).order_by(Ticket.id.desc()).limit(limit + 1)
+    query = filtered_tickets(filters).order_by(Ticket.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(Ticket.id < before)
+    tickets = list(session.scalars(query))
+    next_cursor = encode_cursor(tickets[limit - 1].id) if len(tickets) > limit else None
+    return tickets[:limit], next_cursor
+
+
+def filtered_tickets(filters: TicketFilter) -> sa.Select[Ticket]:
+    """The tickets matching ``filters``, in no particular order."""
+    query = sa.select(Ticket)
     if filters.account_id is not None:
         query = query.where(Ticket.account_id == filters.account_id)
     if filters.status is not None:
@@ -338,11 +365,7 @@ def list_tickets(
         query = query.where(Ticket.assignee_id.is_(None))
     elif isinstance(filters.assignee, int):
         query = query.where(Ticket.assignee_id == filters.assignee)
-    if before is not None:
-        query = query.where(Ticket.id < before)
-    tickets = list(session.scalars(query))
-    next_cursor = encode_cursor(tickets[limit - 1].id) if len(tickets) > limit else None
-    return tickets[:limit], next_cursor
+    return query
 
 
 def claimable_lines(session: Session, order: Order) -> dict[str, int]:

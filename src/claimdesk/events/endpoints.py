@@ -1,0 +1,62 @@
+"""GET /events: a reseller's own ticket events, oldest first, so an integration can reconcile without webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from claimdesk.api.deps import ResellerDep, ServicesDep
+from claimdesk.api.docs import error_responses
+from claimdesk.exceptions import ValidationFailed
+from claimdesk.rules.problems import Problem
+
+from .service import event_view, list_events
+
+router = APIRouter(tags=["events"])
+
+MAX_EVENT_ID = 2**63 - 1
+
+
+def parse_events_query(since: str | None, limit: str | None) -> tuple[int, int]:
+    """``since`` (an event id, default 0) and ``limit`` (1 to 200, default 50); every mistake at once."""
+    problems = []
+    after = 0
+    if since is not None:
+        if since.strip().isdigit() and int(since) <= MAX_EVENT_ID:
+            after = int(since)
+        else:
+            problems.append(Problem("since", "invalid_type", "since must be an event id (an integer, 0 or more)."))
+    size = 50
+    if limit is not None:
+        if not limit.strip().lstrip("-").isdigit():
+            problems.append(Problem("limit", "invalid_type", "limit must be an integer from 1 to 200."))
+        elif not 1 <= int(limit) <= 200:
+            problems.append(Problem("limit", "out_of_range", "limit must be from 1 to 200."))
+        else:
+            size = int(limit)
+    if problems:
+        raise ValidationFailed(problems)
+    return after, size
+
+
+@router.get("/events", responses=error_responses(401, 403, 422, 429))
+def events(
+    *,
+    actor: ResellerDep,
+    services: ServicesDep,
+    since: str | None = Query(None, description="the last event id you have seen (next_since of the last call)"),
+    limit: str | None = Query(None, description="1 to 200, default 50"),
+) -> JSONResponse:
+    """Your tickets' events after ``since``, oldest first: the same events the webhooks deliver."""
+    after, size = parse_events_query(since, limit)
+    assert actor.id is not None
+    account_id = actor.id
+
+    def unit(session: Session) -> dict[str, Any]:
+        found = list_events(session, account_id, after, size)
+        return {"events": [event_view(e) for e in found], "next_since": found[-1].id if found else after}
+
+    return JSONResponse(services.db.read(unit))

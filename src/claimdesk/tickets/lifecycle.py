@@ -1,0 +1,313 @@
+"""A ticket's life after intake: status changes, resolution, the conversation and assignment.
+
+Every change locks the ticket row first (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite serializes writers),
+re-checks the state it depends on, bumps ``Ticket.version``, writes a history entry and, where the reseller
+can see the change, its event, all in the caller's unit of work. So two agents changing one ticket at once
+cannot both act on the state they read: the second sees the first's change and gets a 409.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from claimdesk.accounts.service import Actor
+from claimdesk.events.service import EventType, record_event
+from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
+from claimdesk.models import HistoryEntry, Message, Order, OrderProduct, Staff, Ticket, utcnow
+from claimdesk.netguard import url_problems
+from claimdesk.orders.service import order_facts
+from claimdesk.rules.problems import Problem
+from claimdesk.rules.resolution import Grant, grant_problems, granted_amounts
+from claimdesk.rules.statuses import Outcome, TicketStatus
+from claimdesk.staff.schemas import AssignIn, StatusChangeIn
+from claimdesk.validation import parse
+
+from .schemas import MessageIn, StaffMessageIn
+from .service import add_evidence_files
+
+
+def _locked(session: Session, *where: sa.ColumnElement[bool]) -> Ticket | None:
+    query = sa.select(Ticket).where(*where).with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
+
+
+def lock_by_number(session: Session, number: str | int) -> Ticket:
+    """The ticket with this number, locked for the rest of the unit of work (staff address tickets by number)."""
+    text = str(number)
+    ticket = _locked(session, Ticket.id == int(text)) if text.isdigit() and len(text) <= 18 else None
+    if ticket is None:
+        raise NotFound(f"Ticket number {text} not found.")
+    return ticket
+
+
+def lock_for_reseller(session: Session, account_id: int, external_id: str) -> Ticket:
+    ticket = _locked(session, Ticket.account_id == account_id, Ticket.external_id == external_id)
+    if ticket is None:
+        raise NotFound(f"Ticket '{external_id}' not found.")
+    return ticket
+
+
+def get_by_number(session: Session, number: str) -> Ticket:
+    ticket = session.get(Ticket, int(number)) if number.isdigit() and len(number) <= 18 else None
+    if ticket is None:
+        raise NotFound(f"Ticket number {number} not found.")
+    return ticket
+
+
+def _history(
+    session: Session, ticket: Ticket, actor: Actor, action: str, at: dt.datetime, **details: Any
+) -> HistoryEntry:
+    entry = HistoryEntry(
+        ticket_id=ticket.id,
+        action=action,
+        status=ticket.status,
+        details=details,
+        by_type=actor.type.value,
+        by_id=actor.id,
+        by_name=actor.name,
+        at=at,
+    )
+    session.add(entry)
+    return entry
+
+
+def _add_message(
+    session: Session,
+    ticket: Ticket,
+    actor: Actor,
+    body: str,
+    at: dt.datetime,
+    *,
+    internal: bool = False,
+    uris: Sequence[str] = (),
+) -> Message:
+    message = Message(
+        ticket_id=ticket.id,
+        body=body,
+        internal=internal,
+        by_type=actor.type.value,
+        by_id=actor.id,
+        by_name=actor.name,
+        created_at=at,
+    )
+    session.add(message)
+    session.flush()
+    add_evidence_files(session, ticket.id, uris, message_id=message.id)
+    return message
+
+
+def _touch(ticket: Ticket, at: dt.datetime, *, visible: bool) -> None:
+    """Every change bumps the version; ``updated_at`` moves only for what the reseller can see."""
+    ticket.version += 1
+    if visible:
+        ticket.updated_at = at
+
+
+def _move(ticket: Ticket, to: TicketStatus, at: dt.datetime) -> None:
+    ticket.status = to.value
+    if not to.waits_for_supplier:
+        ticket.waiting_since = None
+    elif ticket.waiting_since is None:  # back in the queue: it waits from now on
+        ticket.waiting_since = at
+
+
+def _file_problems(files: Sequence[Any] | None, *, allow_private_urls: bool) -> tuple[list[str], list[Problem]]:
+    uris = [f.uri for f in files or []]
+    problems = url_problems([(f"files.{i}.uri", uri) for i, uri in enumerate(uris)], allow_private=allow_private_urls)
+    return uris, problems
+
+
+def _closed(ticket: Ticket) -> Conflict:
+    return Conflict(
+        f"Ticket '{ticket.external_id}' is solved; no messages can be added until it is reopened.",
+        extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
+    )
+
+
+# --- status changes -------------------------------------------------------------------------------
+
+
+def _ticket_lines(session: Session, ticket: Ticket) -> list[tuple[OrderProduct, int]]:
+    """The ticket's product lines: the order line and how many items of it the ticket claims."""
+    ids = [p.order_product_id for p in ticket.products]
+    lines = {p.id: p for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(ids)))}
+    return [(lines[p.order_product_id], p.amount) for p in ticket.products]
+
+
+def _resolution(
+    session: Session, ticket: Ticket, change: StatusChangeIn
+) -> tuple[dict[str, Any] | None, dict[str, int | None], list[Problem]]:
+    """The resolution to store, the granted amount per order line key, and what is wrong with it."""
+    if change.status is not TicketStatus.SOLVED:
+        if change.resolution is not None:
+            return None, {}, [Problem("resolution", "not_allowed", "A resolution is only given with status solved.")]
+        return None, {}, []
+    if change.resolution is None:
+        return (
+            None,
+            {},
+            [Problem("resolution", "required", "Solving a ticket needs a resolution: an outcome and a note.")],
+        )
+    lines = _ticket_lines(session, ticket)
+    claimed = {line.key: amount for line, amount in lines}
+    grants = [Grant(g.id, g.granted) for g in change.resolution.products or []]
+    problems = grant_problems(change.resolution.outcome, grants, claimed)
+    if problems:
+        return None, {}, problems
+    granted = granted_amounts(change.resolution.outcome, grants, claimed)
+    resolution: dict[str, Any] = {"outcome": change.resolution.outcome.value, "note": change.resolution.note}
+    if change.resolution.products is not None:
+        by_key = {line.key: line for line, _ in lines}
+        resolution["products"] = [{"id": by_key[str(g.ref)].ref, "granted": g.granted} for g in grants]
+    return resolution, granted, []
+
+
+def _check_reclaim(session: Session, ticket: Ticket) -> None:
+    """Reopening a rejected ticket claims its items again: they must still be claimable on the order."""
+    # Lock the order like intake does, so a ticket being filed for the same items queues behind us.
+    order = session.scalars(sa.select(Order).where(Order.id == ticket.order_id).with_for_update()).one()
+    facts = order_facts(session, order)  # rejected tickets, this one too, claim nothing
+    problems = []
+    for index, (line, amount) in enumerate(_ticket_lines(session, ticket)):
+        remaining = facts.lines[line.key].claimable
+        if amount > remaining:
+            problems.append(
+                Problem(
+                    f"products.{index}.amount",
+                    "amount_exceeds_order",
+                    f"Product {line.ref}: the ticket claims {amount} items, but only {remaining} can still be "
+                    "claimed; other tickets claimed them after this one was rejected.",
+                )
+            )
+    if problems:
+        raise Conflict(
+            "This rejected ticket cannot be reopened: other tickets have since claimed its items.", problems=problems
+        )
+
+
+def change_status(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
+    """Move a ticket along the workflow (staff), with an optional public message and, to solve, a resolution."""
+    ticket = lock_by_number(session, number)
+    change, problems = parse(StatusChangeIn, body)
+    if change is None:
+        raise ValidationFailed(problems)
+    resolution, granted, problems = _resolution(session, ticket, change)
+    if problems:
+        raise ValidationFailed(problems)
+    if change.version is not None and change.version != ticket.version:
+        raise Conflict(
+            f"Ticket {ticket.id} changed since you read it (version {change.version}, now {ticket.version}); "
+            "reload it and try again.",
+            extra={"ticket": {"number": ticket.id, "status": ticket.status, "version": ticket.version}},
+        )
+    current = TicketStatus(ticket.status)
+    if not current.can_move_to(change.status):
+        allowed = [s.value for s in current.allowed_moves()]
+        raise Conflict(
+            f"A {current} ticket cannot move to {change.status}; it can move to {', '.join(allowed)}.",
+            extra={"status": current.value, "allowed": allowed},
+        )
+    now = utcnow()
+    details: dict[str, Any] = {"from": current.value}
+    if current is TicketStatus.SOLVED:  # a reopen: the resolution goes to history
+        if ticket.outcome == Outcome.REJECTED.value:
+            _check_reclaim(session, ticket)
+        details["previous_resolution"] = ticket.resolution
+        ticket.resolution = None
+        ticket.outcome = None
+        for product in ticket.products:
+            product.granted = None
+    if resolution is not None:
+        ticket.resolution = resolution
+        ticket.outcome = resolution["outcome"]
+        keys = {line.id: line.key for line, _ in _ticket_lines(session, ticket)}
+        for product in ticket.products:
+            product.granted = granted.get(keys[product.order_product_id])
+        details["resolution"] = resolution
+    _move(ticket, change.status, now)
+    _touch(ticket, now, visible=True)
+    _history(session, ticket, actor, "status_changed", now, **details)
+    if change.message is not None:
+        _add_message(session, ticket, actor, change.message, now)
+    record_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
+    return ticket
+
+
+# --- the conversation ------------------------------------------------------------------------------
+
+
+def add_staff_message(session: Session, actor: Actor, number: str, body: Any, *, allow_private_urls: bool) -> Ticket:
+    """A staff reply (an event for the reseller) or an internal note (staff only: no event, no updated_at)."""
+    ticket = lock_by_number(session, number)
+    parsed, problems = parse(StaffMessageIn, body)
+    uris, more = _file_problems(parsed.files if parsed else None, allow_private_urls=allow_private_urls)
+    if parsed is None or more:
+        raise ValidationFailed(problems + more)
+    # Internal notes stay possible on a solved ticket (staff may record what happened after the answer).
+    if ticket.status == TicketStatus.SOLVED.value and not parsed.internal:
+        raise _closed(ticket)
+    now = utcnow()
+    _add_message(session, ticket, actor, parsed.body, now, internal=parsed.internal, uris=uris)
+    _touch(ticket, now, visible=not parsed.internal)
+    if not parsed.internal:
+        record_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
+    else:
+        session.flush()
+    return ticket
+
+
+def add_reseller_message(
+    session: Session, actor: Actor, external_id: str, body: Any, *, allow_private_urls: bool
+) -> Ticket:
+    """A reseller's reply. On a holding ticket (the supplier awaited it) the ticket moves back to pending."""
+    assert actor.id is not None
+    ticket = lock_for_reseller(session, actor.id, external_id)
+    parsed, problems = parse(MessageIn, body)
+    uris, more = _file_problems(parsed.files if parsed else None, allow_private_urls=allow_private_urls)
+    if parsed is None or more:
+        raise ValidationFailed(problems + more)
+    if ticket.status == TicketStatus.SOLVED.value:
+        raise _closed(ticket)
+    now = utcnow()
+    _add_message(session, ticket, actor, parsed.body, now, uris=uris)
+    _touch(ticket, now, visible=True)
+    if ticket.status == TicketStatus.HOLDING.value:
+        _move(ticket, TicketStatus.PENDING, now)
+        _history(session, ticket, actor, "status_changed", now, **{"from": TicketStatus.HOLDING.value})
+        # A status change that carries a message is one status_changed event.
+        record_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
+    else:
+        record_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
+    return ticket
+
+
+# --- assignment ------------------------------------------------------------------------------------
+
+
+def assign(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
+    """Give the ticket to a staff member ("me" is the caller) or to nobody. Staff only: no reseller event."""
+    ticket = lock_by_number(session, number)
+    parsed, problems = parse(AssignIn, body)
+    if parsed is None:
+        raise ValidationFailed(problems)
+    wanted = actor.id if parsed.assignee == "me" else parsed.assignee
+    staff: Staff | None = None
+    if isinstance(wanted, int):
+        staff = session.get(Staff, wanted)
+        if staff is None:
+            raise ValidationFailed([Problem("assignee", "staff_not_found", f"No staff member has id {wanted}.")])
+    new_id = staff.id if staff is not None else None
+    if new_id == ticket.assignee_id:
+        return ticket
+    now = utcnow()
+    ticket.assignee_id = new_id
+    _touch(ticket, now, visible=False)
+    assignee = {"id": staff.id, "name": staff.name or staff.email} if staff is not None else None
+    _history(session, ticket, actor, "assigned", now, assignee=assignee)
+    session.flush()
+    return ticket

@@ -1,0 +1,1 @@
+"""Webhook endpoints and signed, retried deliveries of ticket events."""
