@@ -112,8 +112,11 @@ def from_validation_error(error: ValidationError, model: type[BaseModel]) -> lis
         kind = item["type"]
         where = dotted(loc) or "body"
         # Our own validators raise PydanticCustomError with the contract's code as its type.
-        own = kind in FIELD_CODES
+        # pydantic's own list-length errors are also named too_short/too_long; they carry actual_length.
+        own = kind in FIELD_CODES and "actual_length" not in item.get("ctx", {})
         code = kind if own else _CODES.get(kind, "invalid_type")
+        if code == "invalid_choice" and not isinstance(item.get("input"), str):
+            code = "invalid_type"  # null, a number or a list where a choice was expected is the wrong type
         if code == "unknown_field":
             name = str(loc[-1])
             nearest = suggest(name, known_fields(model, loc[:-1]))

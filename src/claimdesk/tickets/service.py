@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
@@ -22,7 +23,7 @@ from claimdesk.models import EvidenceFile, HistoryEntry, Order, Ticket, TicketPr
 from claimdesk.netguard import url_problems
 from claimdesk.orders.service import find_order, order_facts
 from claimdesk.rules.catalogue import Reason
-from claimdesk.rules.fields import product_key
+from claimdesk.rules.fields import check_text, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.rules.tickets import OrderFacts, contact_problems, product_line_problems
@@ -63,16 +64,24 @@ def body_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _lookup_key(value: Any) -> str | None:
+    """``value`` as a key to look up, only if it is valid text: a NUL or a lone surrogate must reach
+    validation (``invalid_text``), never a query (PostgreSQL refuses NUL, SQLite lone surrogates)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return check_text(str(value), min_length=1, max_length=64, multiline=False)
+    except PydanticCustomError:
+        return None
+
+
 def _external_id(body: Any) -> str | None:
     value = body.get("id") if isinstance(body, dict) else None
-    return value if isinstance(value, str) and 1 <= len(value) <= 64 else None
+    return _lookup_key(value) if isinstance(value, str) else None
 
 
 def _order_key(body: dict[str, Any]) -> str | None:
-    value = body.get("order_id")
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    return str(value) if 1 <= len(str(value)) <= 64 else None
+    return _lookup_key(body.get("order_id"))
 
 
 @dataclass
