@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.events.service import EventType, record_event
-from claimdesk.models import Account, Message, Ticket
+from claimdesk.models import Account, HistoryEntry, Message, Ticket, utcnow
 from tests.factories import new_reseller
 
 from .support import MailSink, Receiver, drain, file_ticket, queued, register_webhook, running_receiver, running_smtp
@@ -66,13 +66,28 @@ def add_event(
     message: str | None = None,
     by: str = "staff",
 ) -> None:
+    """What the lifecycle's staff and reseller endpoints write, as far as the e-mail goes."""
+    now = utcnow()
     with db.transaction() as session:
         ticket = session.get(Ticket, number)
         assert ticket is not None
         if status is not None:
+            session.add(
+                HistoryEntry(
+                    ticket_id=ticket.id,
+                    action="status_changed",
+                    status=status,
+                    details={"from": ticket.status},
+                    by_type=by,
+                    by_name="Agent <b>Smith</b>",
+                    at=now,
+                )
+            )
             ticket.status = status
         if message is not None:
-            session.add(Message(ticket_id=ticket.id, body=message, by_type=by, by_name="Agent <b>Smith</b>"))
+            session.add(
+                Message(ticket_id=ticket.id, body=message, by_type=by, by_name="Agent <b>Smith</b>", created_at=now)
+            )
         record_event(session, ticket, event)
 
 
@@ -120,6 +135,41 @@ class TestTicketMail:
         text, html = parts(mail)
         assert "We are checking with production." in text
         assert "We are checking with production." in html
+
+    def test_a_status_change_quotes_only_its_own_message(
+        self, client: httpx.Client, db: Database, settings: Settings, smtp: tuple[MailSink, str]
+    ) -> None:
+        reseller = new_reseller(db)
+        ticket = file_ticket(client, reseller)
+        add_event(db, ticket["number"], EventType.TICKET_MESSAGE_ADDED, message="An older reply.")
+        add_event(db, ticket["number"], EventType.TICKET_STATUS_CHANGED, status="pending")
+
+        drain(db, settings)
+
+        reply, change = sorted(mails(smtp[0]), key=lambda m: str(m["Subject"]))
+        assert change["Subject"] == f"Ticket {ticket['id']}: now pending"
+        assert "An older reply." not in parts(change)[0]
+        assert "An older reply." in parts(reply)[0]
+
+    def test_a_change_the_reseller_caused_is_not_mailed_back(
+        self, client: httpx.Client, db: Database, settings: Settings, smtp: tuple[MailSink, str]
+    ) -> None:
+        reseller = new_reseller(db)
+        ticket = file_ticket(client, reseller)
+        add_event(db, ticket["number"], EventType.TICKET_STATUS_CHANGED, status="holding")
+        add_event(
+            db,
+            ticket["number"],
+            EventType.TICKET_STATUS_CHANGED,
+            status="pending",
+            message="Photo sent.",
+            by="reseller",
+        )
+
+        drain(db, settings)
+
+        [mail] = mails(smtp[0])
+        assert mail["Subject"] == f"Ticket {ticket['id']}: now holding"
 
     def test_a_new_ticket_sends_no_mail(
         self, client: httpx.Client, db: Database, settings: Settings, smtp: tuple[MailSink, str]

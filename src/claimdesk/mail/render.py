@@ -35,13 +35,26 @@ def environment() -> jinja2.Environment:
     )
 
 
+def _by_type(entry: dict[str, Any]) -> Any:
+    return (entry.get("by") or {}).get("type")
+
+
+def _last_change(ticket: dict[str, Any]) -> dict[str, Any] | None:
+    changes = [h for h in ticket.get("history") or [] if h.get("action") == "status_changed"]
+    return changes[-1] if changes else None
+
+
 def ticket_template(event_type: str, ticket: dict[str, Any]) -> str | None:
-    """The e-mail an event sends to the ticket's contact, if any: status changes and public staff replies."""
+    """The e-mail an event sends to the ticket's contact, if any: status changes and public staff replies.
+
+    A status change the reseller caused itself (its reply to a holding ticket) is not mailed back to it.
+    """
     if event_type == "ticket.status_changed":
-        return STATUS_CHANGED
+        change = _last_change(ticket)
+        return None if change is not None and _by_type(change) == "reseller" else STATUS_CHANGED
     if event_type == "ticket.message_added":
         messages = ticket.get("messages") or []
-        if messages and (messages[-1].get("by") or {}).get("type") == "staff":
+        if messages and _by_type(messages[-1]) == "staff":
             return STAFF_REPLY
     return None
 
@@ -75,15 +88,27 @@ def render(template: str, to: str, context: dict[str, Any]) -> Mail:
     )
 
 
+def _reply(template: str, ticket: dict[str, Any]) -> dict[str, Any] | None:
+    """The staff message the e-mail quotes: the new reply, or the message given with the status change."""
+    staff_messages = [m for m in ticket.get("messages") or [] if _by_type(m) == "staff"]
+    if not staff_messages:
+        return None
+    if template == STAFF_REPLY:
+        return staff_messages[-1]
+    change = _last_change(ticket)
+    # A message given with a status change is written at the same instant as its history entry.
+    if change is not None and staff_messages[-1].get("at") == change.get("at"):
+        return staff_messages[-1]
+    return None
+
+
 def ticket_mail(template: str, ticket: dict[str, Any]) -> Mail:
-    messages = ticket.get("messages") or []
-    staff_messages = [m for m in messages if (m.get("by") or {}).get("type") == "staff"]
     context = {
         "ticket": ticket,
         "ticket_id": str(ticket["id"]),
         "number": ticket["number"],
         "status": ticket["status"],
         "resolution": ticket.get("resolution"),
-        "reply": staff_messages[-1] if staff_messages else None,
+        "reply": _reply(template, ticket),
     }
     return render(template, ticket["contact_email"], context)
