@@ -127,12 +127,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(QuotaHeaders)
 
     from .accounts.endpoints import router as account_router
+    from .events.endpoints import router as events_router
     from .orders.endpoints import catalogue_router
     from .orders.endpoints import router as orders_router
+    from .staff.endpoints import router as staff_router
     from .tickets.endpoints import router as tickets_router
     from .webhooks.endpoints import router as webhooks_router
 
-    for router in (account_router, orders_router, catalogue_router, tickets_router):
+    for router in (account_router, orders_router, catalogue_router, tickets_router, staff_router, events_router):
         app.include_router(router)
     app.include_router(webhooks_router)
+    from .files.endpoints import router as files_router
+
+    app.include_router(files_router)
     return app
