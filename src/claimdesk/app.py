@@ -137,7 +137,4 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in (account_router, orders_router, catalogue_router, tickets_router, staff_router, events_router):
         app.include_router(router)
     app.include_router(webhooks_router)
-    from .files.endpoints import router as files_router
-
-    app.include_router(files_router)
     return app
