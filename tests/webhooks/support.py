@@ -42,7 +42,7 @@ class Received:
 @dataclass
 class Receiver:
     """Answers each POST by the next scripted behaviour (then ``ok``): ``ok``, ``503``, ``slow``,
-    ``redirect``, ``huge``. ``slow`` holds the answer until the test ends."""
+    ``redirect``, ``huge``, ``drip``. ``slow`` holds the answer until the test ends."""
 
     script: list[str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
@@ -79,6 +79,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             )
             if behaviour == "slow":
                 receiver.release.wait(30)
+            if behaviour == "drip":  # the answer's head, one byte at a time, each well within the read timeout
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Pad: ")
+                    while not receiver.release.wait(0.05):
+                        self.wfile.write(b"x")
+                except OSError:
+                    pass  # the sender gave up, as it should
+                self.close_connection = True
+                return
             if behaviour == "redirect":
                 self.send_response(307)
                 self.send_header("Location", f"{receiver.url}/elsewhere")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import ssl
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -58,13 +59,58 @@ def signed_headers(secrets: Sequence[str], message_id: str, body: str, now: dt.d
     }
 
 
+class DeadlineStream(httpcore.NetworkStream):
+    """Every read and write waits at most until the attempt's deadline, so an endpoint that answers a
+    byte at a time cannot hold a worker thread (and outlive the job's lease) with per-read timeouts."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self.stream = stream
+        self.deadline = deadline
+
+    def _left(self, timeout: float | None, error: type[httpcore.TimeoutException]) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise error("the attempt's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        left = self._left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, left), self.deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+
 class PinnedBackend(httpcore.SyncBackend):
     """Connects only to the given addresses (those the guard checked); none given: to the host itself."""
 
-    def __init__(self, addresses: Sequence[str]) -> None:
+    def __init__(self, addresses: Sequence[str], deadline: float) -> None:
         self.addresses = list(addresses)
+        self.deadline = deadline
 
     def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._connect(host, port, timeout, local_address, socket_options)
+        return DeadlineStream(stream, self.deadline)
+
+    def _connect(
         self,
         host: str,
         port: int,
@@ -109,8 +155,13 @@ def _describe(status: int, response: httpcore.Response, data: bytes) -> str | No
     return f"answered {status}" + (f": {snippet}" if snippet else "")
 
 
-def post(url: str, body: str, headers: dict[str, str], *, allow_private: bool, timeout: float) -> AttemptResult:
-    """POST ``body`` to ``url`` once; never raises for anything the endpoint or the network does."""
+def post(
+    url: str, body: str, headers: dict[str, str], *, allow_private: bool, timeout: float, deadline: float
+) -> AttemptResult:
+    """POST ``body`` to ``url`` once; never raises for anything the endpoint or the network does.
+
+    ``timeout`` bounds each step (connect, each read and write); ``deadline`` the whole attempt.
+    """
     started = time.monotonic()
 
     def elapsed() -> int:
@@ -124,7 +175,9 @@ def post(url: str, body: str, headers: dict[str, str], *, allow_private: bool, t
         return AttemptResult(None, elapsed(), f"could not resolve the host: {exc}")
     timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
     pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), network_backend=PinnedBackend(addresses), max_connections=1
+        ssl_context=httpx.create_ssl_context(),
+        network_backend=PinnedBackend(addresses, started + deadline),
+        max_connections=1,
     )
     try:
         with (
@@ -141,7 +194,7 @@ def post(url: str, body: str, headers: dict[str, str], *, allow_private: bool, t
             latency = elapsed()
             data = _read_capped(response)
     except httpcore.TimeoutException as exc:
-        return AttemptResult(None, elapsed(), f"timed out after {timeout:g} s ({type(exc).__name__})")
+        return AttemptResult(None, elapsed(), f"timed out after {elapsed() / 1000:.1f} s ({type(exc).__name__})")
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         return AttemptResult(None, elapsed(), f"{type(exc).__name__}: {exc}"[:500])
     return AttemptResult(status, latency, _describe(status, response, data))

@@ -17,6 +17,10 @@ from claimdesk.models import utcnow
 
 from . import delivery, service
 
+# The whole attempt (connect, send, the answer's head and a little of its body) may take this many
+# single-step timeouts; a trickling endpoint cannot hold a worker thread for longer.
+WHOLE_ATTEMPT_TIMEOUTS = 3
+
 
 def run_dispatch(db: Database, settings: Settings, job: jobs.JobRef) -> None:
     db.write(service.dispatch_event, job.ref_id, send_email=settings.smtp_url is not None)
@@ -37,6 +41,7 @@ def run_delivery(db: Database, settings: Settings, job: jobs.JobRef) -> None:
         headers,
         allow_private=settings.allow_private_urls,
         timeout=settings.webhook_timeout_seconds,
+        deadline=settings.webhook_timeout_seconds * WHOLE_ATTEMPT_TIMEOUTS,
     )
     db.write(
         service.record_attempt,
