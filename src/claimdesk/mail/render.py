@@ -90,7 +90,7 @@ def render(template: str, to: str, context: dict[str, Any]) -> Mail:
 
 def _reply(template: str, ticket: dict[str, Any]) -> dict[str, Any] | None:
     """The staff message the e-mail quotes: the new reply, or the message given with the status change."""
-    staff_messages = [m for m in ticket.get("messages") or [] if _by_type(m) == "staff"]
+    staff_messages: list[dict[str, Any]] = [m for m in ticket.get("messages") or [] if _by_type(m) == "staff"]
     if not staff_messages:
         return None
     if template == STAFF_REPLY:
