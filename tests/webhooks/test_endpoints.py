@@ -76,6 +76,33 @@ class TestCreateWebhook:
         assert error["loc"] == loc
         assert error["code"] == (code or "unknown_field")
 
+    @pytest.mark.parametrize(
+        "body",
+        [
+            0,
+            [],
+            "x",
+            {"url": None, "events": None},
+            {"url": "https://bücher.example/h", "events": [None, 1, {}]},
+            {"url": "https://" + "a" * 3000 + ".example/", "events": ["ticket.created"]},
+            {"url": "https://x.example:99999/", "events": ["ticket.created"]},
+            {"url": "https://x.example/\u0000", "events": ["ticket.created"] * 50},
+        ],
+    )
+    def test_odd_bodies_are_422_never_500(self, client: httpx.Client, db: Database, body: object) -> None:
+        reseller = new_reseller(db)
+        response = client.post("/webhooks", json=body, headers=reseller.headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"]
+
+    def test_at_most_twenty_endpoints(self, client: httpx.Client, db: Database) -> None:
+        reseller = new_reseller(db)
+        for index in range(20):
+            register_webhook(client, reseller, f"https://reseller.example/{index}")
+        response = client.post("/webhooks", json=HOOK, headers=reseller.headers)
+        assert response.status_code == 409
+        assert "at most 20" in response.json()["error"]
+
     def test_not_json(self, client: httpx.Client, db: Database) -> None:
         reseller = new_reseller(db)
         response = client.post(
