@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from claimdesk.accounts.service import Actor, actor_for_key, hash_key
 from claimdesk.config import Settings
@@ -52,7 +53,11 @@ class KeyCache:
             self._entries[digest] = (actor, time.monotonic() + self.ttl_seconds)
 
 
-def get_services(request: Request) -> Services:
+# The small dependencies are ``async def`` so that FastAPI runs them on the event loop: a sync dependency
+# costs a hop to the thread pool on every request.
+
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -80,7 +85,7 @@ def _candidate_keys(header: str) -> list[str]:
     return []
 
 
-def _authenticate(request: Request, services: Services) -> Actor:
+async def _authenticate(request: Request, services: Services) -> Actor:
     header = request.headers.get("authorization")
     if not header:
         raise Unauthenticated()
@@ -88,7 +93,7 @@ def _authenticate(request: Request, services: Services) -> Actor:
         digest = hash_key(key)
         actor = services.keys.get(digest)
         if actor is None:
-            actor = services.db.read(actor_for_key, key)
+            actor = await run_in_threadpool(services.db.read, actor_for_key, key)
             if actor is None:
                 continue
             services.keys.put(digest, actor)
@@ -101,17 +106,17 @@ def _authenticate(request: Request, services: Services) -> Actor:
     raise Unauthenticated("The API key is not valid.")
 
 
-def current_actor(request: Request, services: ServicesDep) -> Actor:
-    return _authenticate(request, services)
+async def current_actor(request: Request, services: ServicesDep) -> Actor:
+    return await _authenticate(request, services)
 
 
-def current_reseller(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+async def current_reseller(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
     if actor.is_staff:
         raise Forbidden("This endpoint is for reseller keys; staff use the /staff endpoints.")
     return actor
 
 
-def current_staff(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+async def current_staff(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
     if not actor.is_staff:
         raise Forbidden("This endpoint needs a staff key.")
     return actor

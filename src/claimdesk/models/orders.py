@@ -23,9 +23,8 @@ class Order(IdMixin, CreatedMixin, Base):
     customer_email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
     callback_urls: Mapped[list[Any]] = mapped_column(default=list)
 
-    products: Mapped[list[OrderProduct]] = relationship(
-        back_populates="order", order_by="OrderProduct.position", lazy="selectin"
-    )
+    # Not loaded with the order: tickets need only the lines they name (see orders.service.order_facts).
+    products: Mapped[list[OrderProduct]] = relationship(back_populates="order", order_by="OrderProduct.position")
 
 
 class OrderProduct(IdMixin, Base):

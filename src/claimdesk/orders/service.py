@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,22 +85,32 @@ def create_order(session: Session, actor: Actor, body: Any, *, allow_private_url
     return order
 
 
-def claimed_amounts(session: Session, order_id: int) -> dict[int, int]:
+def claimed_amounts(session: Session, line_ids: Collection[int]) -> dict[int, int]:
     """Items claimed per order line by the order's tickets; rejected tickets give theirs back."""
+    if not line_ids:
+        return {}
     rows = session.execute(
         sa.select(TicketProduct.order_product_id, sa.func.sum(TicketProduct.amount))
         .join(Ticket, Ticket.id == TicketProduct.ticket_id)
-        .where(Ticket.order_id == order_id, sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value))
+        .where(
+            TicketProduct.order_product_id.in_(line_ids),
+            sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value),
+        )
         .group_by(TicketProduct.order_product_id)
     )
     return {line_id: int(total) for line_id, total in rows}
 
 
-def order_facts(session: Session, order: Order) -> OrderFacts:
-    claimed = claimed_amounts(session, order.id)
+def order_facts(session: Session, order: Order, keys: Collection[str] | None = None) -> OrderFacts:
+    """The order's lines (only those named by ``keys``, when given) with the items claimed of each."""
+    query = sa.select(OrderProduct).where(OrderProduct.order_id == order.id).order_by(OrderProduct.position)
+    if keys is not None:
+        query = query.where(OrderProduct.key.in_(set(keys)))
+    lines = list(session.scalars(query))
+    claimed = claimed_amounts(session, [p.id for p in lines])
     return OrderFacts(
         customer_email=order.customer_email,
-        lines={p.key: OrderLine(ref=p.ref, amount=p.amount, claimed=claimed.get(p.id, 0)) for p in order.products},
+        lines={p.key: OrderLine(ref=p.ref, amount=p.amount, claimed=claimed.get(p.id, 0), line_id=p.id) for p in lines},
     )
 
 

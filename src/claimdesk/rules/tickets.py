@@ -21,6 +21,7 @@ class OrderLine:
     ref: int | str
     amount: int
     claimed: int
+    line_id: int = 0  # the stored line's id, for the service; rules do not use it
 
     @property
     def claimable(self) -> int:
@@ -50,6 +51,14 @@ def _reason(value: Any) -> Reason | None:
         return Reason(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def named_products(body: Mapping[str, Any]) -> set[str]:
+    """The product ids (string form) a body's product lines name, as far as they are readable."""
+    lines = body.get("products")
+    if not isinstance(lines, list):
+        return set()
+    return {key for line in lines if isinstance(line, Mapping) and (key := _ref(line.get("id"))) is not None}
 
 
 def product_line_problems(body: Mapping[str, Any], order: OrderFacts | None) -> list[Problem]:

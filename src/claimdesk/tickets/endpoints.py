@@ -29,16 +29,12 @@ router = APIRouter(tags=["tickets"])
 def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """File a complaint about product lines of one of your orders (the guide's "Ticket breakdown")."""
 
-    def unit(session: Any) -> tuple[dict[str, Any], bool]:
-        ticket, created = service.create_ticket(
-            session, actor, body, allow_private_urls=services.settings.allow_private_urls
-        )
-        return ticket_view(session, ticket, Audience.RESELLER), created
-
-    view, created = services.db.write(unit)
-    if created:
-        return JSONResponse({"status": "open", "message": "Ticket received", "ticket": view}, status_code=201)
-    return JSONResponse({"status": view["status"], "message": "Ticket already received", "ticket": view})
+    filed = services.db.write(
+        service.create_ticket, actor, body, allow_private_urls=services.settings.allow_private_urls
+    )
+    if filed.created:
+        return JSONResponse({"status": "open", "message": "Ticket received", "ticket": filed.view}, status_code=201)
+    return JSONResponse({"status": filed.view["status"], "message": "Ticket already received", "ticket": filed.view})
 
 
 @router.post(

@@ -72,7 +72,12 @@ def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience
     if not tickets:
         return []
     ids = [t.id for t in tickets]
-    orders = {o.id: o for o in session.scalars(sa.select(Order).where(Order.id.in_({t.order_id for t in tickets})))}
+    orders: dict[int, str] = {
+        row.id: row.external_id
+        for row in session.execute(
+            sa.select(Order.id, Order.external_id).where(Order.id.in_({t.order_id for t in tickets}))
+        )
+    }
     line_ids = {p.order_product_id for t in tickets for p in t.products}
     lines = (
         {p.id: p for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))}
@@ -121,12 +126,11 @@ def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience
             }
     views = []
     for t in tickets:
-        order = orders[t.order_id]
         view: dict[str, Any] = {
             "id": t.external_id,
             "number": t.id,
-            "order_id": order.external_id,
-            "supplier_order_number": order.id,
+            "order_id": orders[t.order_id],
+            "supplier_order_number": t.order_id,
             "description": t.description,
             "reason": t.reason,
             "suggested_solution": t.suggested_solution,

@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
 from claimdesk.events.service import EventType, record_event
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.jobs import enqueue
-from claimdesk.models import EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
+from claimdesk.models import Event, EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
 from claimdesk.netguard import url_problems
 from claimdesk.orders.service import find_order, order_facts
 from claimdesk.rules.catalogue import Reason
-from claimdesk.rules.fields import check_text, product_key
+from claimdesk.rules.fields import is_clean_text, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
-from claimdesk.rules.tickets import OrderFacts, contact_problems, product_line_problems
+from claimdesk.rules.tickets import OrderFacts, contact_problems, named_products, product_line_problems
+from claimdesk.tickets.presenter import Audience, ticket_view
 from claimdesk.timefmt import parse_rfc3339
 from claimdesk.validation import parse
 
@@ -66,13 +66,11 @@ def body_hash(body: Any) -> str:
 
 def _lookup_key(value: Any) -> str | None:
     """``value`` as a key to look up, only if it is valid text: a NUL or a lone surrogate must reach
-    validation (``invalid_text``), never a query (PostgreSQL refuses NUL, SQLite lone surrogates)."""
+    validation (``invalid_text``), never a query."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         return None
-    try:
-        return check_text(str(value), min_length=1, max_length=64, multiline=False)
-    except PydanticCustomError:
-        return None
+    key = str(value)
+    return key if 1 <= len(key) <= 64 and is_clean_text(key) else None
 
 
 def _external_id(body: Any) -> str | None:
@@ -136,7 +134,7 @@ def check_ticket(session: Session, actor: Actor, body: Any, *, allow_private_url
         if order is None:
             problems = [p for p in problems if p.loc != "order_id"] + _order_problems(session, actor.id, key)
         else:
-            facts = order_facts(session, order)
+            facts = order_facts(session, order, named_products(body))
     problems += product_line_problems(body, facts)
     problems += contact_problems(body, facts)
     if parsed is not None:
@@ -148,14 +146,13 @@ def check_ticket(session: Session, actor: Actor, body: Any, *, allow_private_url
         problems += url_problems(uris, allow_private=allow_private_urls)
     if problems or parsed is None or order is None or facts is None:
         raise ValidationFailed(_sort(problems, body))
-    _check_grouping(session, order, parsed)
+    _check_grouping(session, order, facts, parsed)
     return Intake(parsed, order, facts)
 
 
-def _check_grouping(session: Session, order: Order, parsed: TicketIn) -> None:
+def _check_grouping(session: Session, order: Order, facts: OrderFacts, parsed: TicketIn) -> None:
     """One reason per product in unsolved tickets: a second one is a 409 naming the first."""
-    lines = {p.key: p.id for p in order.products}
-    wanted = {lines[product_key(line.id)]: index for index, line in enumerate(parsed.products)}
+    wanted = {facts.lines[product_key(line.id)].line_id: index for index, line in enumerate(parsed.products)}
     row = session.execute(
         sa.select(Ticket.external_id, Ticket.id, Ticket.status, TicketProduct.order_product_id)
         .join(TicketProduct, TicketProduct.ticket_id == Ticket.id)
@@ -194,8 +191,17 @@ def _replay(ticket: Ticket, body: Any) -> Ticket:
     return ticket
 
 
-def create_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> tuple[Ticket, bool]:
-    """File a ticket; returns it and whether it is new (False: the same id and body were already filed)."""
+@dataclass(frozen=True)
+class Filed:
+    """The outcome of POST /tickets: the ticket, whether it is new, and the reseller's view of it."""
+
+    ticket: Ticket
+    created: bool
+    view: dict[str, Any]
+
+
+def create_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> Filed:
+    """File a ticket, or find the one filed before with the same id and body (``created`` False)."""
     assert actor.id is not None
     external_id = _external_id(body)
     if external_id is not None and isinstance(body, dict):
@@ -206,14 +212,16 @@ def create_ticket(session: Session, actor: Actor, body: Any, *, allow_private_ur
             find_order(session, actor.id, key, for_update=True)
         existing = _existing(session, actor.id, external_id)
         if existing is not None:
-            return _replay(existing, body), False
+            ticket = _replay(existing, body)
+            return Filed(ticket, created=False, view=ticket_view(session, ticket, Audience.RESELLER))
     intake = check_ticket(session, actor, body, allow_private_urls=allow_private_urls, lock=False)
-    return _store(session, actor, intake, body_hash(body)), True
+    ticket, event = _store(session, actor, intake, body_hash(body))
+    # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
+    return Filed(ticket, created=True, view=event.ticket)
 
 
-def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> Ticket:
-    parsed, order = intake.parsed, intake.order
-    lines = {p.key: p for p in order.products}
+def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> tuple[Ticket, Event]:
+    parsed, order, lines = intake.parsed, intake.order, intake.facts.lines
     now = utcnow()
     ticket = Ticket(
         account_id=order.account_id,
@@ -230,7 +238,7 @@ def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> Ticke
         waiting_since=now,
     )
     ticket.products = [
-        TicketProduct(position=index, order_product_id=lines[product_key(line.id)].id, amount=line.amount)
+        TicketProduct(position=index, order_product_id=lines[product_key(line.id)].line_id, amount=line.amount)
         for index, line in enumerate(parsed.products)
     ]
     session.add(ticket)
@@ -248,8 +256,7 @@ def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> Ticke
             at=now,
         )
     )
-    record_event(session, ticket, EventType.TICKET_CREATED)
-    return ticket
+    return ticket, record_event(session, ticket, EventType.TICKET_CREATED)
 
 
 def validate_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> None:
@@ -264,7 +271,7 @@ def validate_ticket(session: Session, actor: Actor, body: Any, *, allow_private_
 
 
 def get_ticket(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = _existing(session, account_id, external_id)
+    ticket = _existing(session, account_id, external_id) if is_clean_text(external_id) else None
     if ticket is None:
         raise NotFound(f"Ticket '{external_id}' not found.")
     return ticket
@@ -326,6 +333,8 @@ def parse_list_query(
                     "updated_since must be an RFC 3339 time, like 2026-01-31T12:00:00Z.",
                 )
             )
+    if order_id is not None and not is_clean_text(order_id):
+        problems.append(Problem("order_id", "invalid_text", "order_id contains NUL or other control characters."))
     size = 50
     if limit is not None:
         if not limit.strip().lstrip("-").isdigit():
@@ -375,8 +384,3 @@ def filtered_tickets(filters: TicketFilter) -> sa.Select[Ticket]:
     elif isinstance(filters.assignee, int):
         query = query.where(Ticket.assignee_id == filters.assignee)
     return query
-
-
-def claimable_lines(session: Session, order: Order) -> dict[str, int]:
-    facts = order_facts(session, order)
-    return {key: line.claimable for key, line in facts.lines.items()}
