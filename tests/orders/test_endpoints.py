@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -212,6 +213,32 @@ class TestOrderStatus:
         assert found[0] == {"error": "Order not found", "query": {"id": "nope"}}
         assert found[1]["id"] == order["id"]
         assert found[2] == {"error": "Order not found", "query": {"supplier_order_number": 999999}}
+
+    @pytest.mark.parametrize(
+        ("query", "loc"),
+        [
+            ({"id": "a\x00b"}, "orders.0.id"),
+            ({"reference": "ref\x00"}, "orders.0.reference"),
+            ({"id": "\ud800"}, "orders.0.id"),
+            ({"supplier_order_number": "1\x00"}, "orders.0.supplier_order_number"),
+        ],
+    )
+    def test_invalid_text(self, client: httpx.Client, reseller: Reseller, query: dict[str, Any], loc: str) -> None:
+        raw = json.dumps({"orders": [query]}).encode()
+        response = client.post(
+            "/order/status", content=raw, headers={**reseller.headers, "Content-Type": "application/json"}
+        )
+        assert refused(response) == [(loc, "invalid_text")]
+
+    @pytest.mark.parametrize("value", [[], True, 1.5, {"a": 1}])
+    @pytest.mark.parametrize("key", ["id", "supplier_order_number", "reference"])
+    def test_wrong_types_at_their_field(self, client: httpx.Client, reseller: Reseller, key: str, value: Any) -> None:
+        response = client.post("/order/status", json={"orders": [{key: value}]}, headers=reseller.headers)
+        assert refused(response) == [(f"orders.0.{key}", "invalid_type")]
+
+    def test_queries_are_echoed_as_sent(self, client: httpx.Client, reseller: Reseller) -> None:
+        found = status_of(client, reseller, {"id": 5}, {"supplier_order_number": "77"}, {"reference": "r"})
+        assert [entry["query"] for entry in found] == [{"id": 5}, {"supplier_order_number": "77"}, {"reference": "r"}]
 
     def test_another_accounts_order_is_not_found(self, client: httpx.Client, reseller: Reseller, db: Database) -> None:
         other = new_reseller(db)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from claimdesk.rules.fields import Email, HttpUri, PositiveAmount, ProductRef, Text
+from claimdesk.rules.fields import Email, HttpUri, LookupRef, PositiveAmount, ProductRef, Text
 
 
 class StrictBody(BaseModel):
@@ -45,9 +45,9 @@ class OrderIn(StrictBody):
 class OrderQuery(StrictBody):
     """Exactly one of: your order id, the supplier_order_number, or the order's reference."""
 
-    id: StrictStr | StrictInt | None = None
-    supplier_order_number: StrictInt | StrictStr | None = None
-    reference: StrictStr | None = None
+    id: LookupRef | None = None
+    supplier_order_number: LookupRef | None = None
+    reference: Text(500) | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="before")
     @classmethod

@@ -34,6 +34,16 @@ def check_text(value: str, *, min_length: int, max_length: int, multiline: bool)
     return value
 
 
+def is_clean_text(value: str) -> bool:
+    """No NUL or other control characters and valid Unicode: safe to look up (PostgreSQL refuses NUL in
+    text, SQLite lone surrogates), so that such input is answered as a mistake, never a 500."""
+    try:
+        check_text(value, min_length=0, max_length=len(value), multiline=False)
+    except PydanticCustomError:
+        return False
+    return True
+
+
 def Text(max_length: int, *, min_length: int = 1, multiline: bool = False) -> Any:  # noqa: N802 (a type factory reads like a type)
     """A string of ``min_length`` to ``max_length`` characters, free of control characters."""
 
@@ -109,6 +119,22 @@ ProductRef = Annotated[
 def product_key(ref: int | str) -> str:
     """Product ids are matched by their string form: ``17`` and ``"17"`` name the same product."""
     return str(ref)
+
+
+def _check_lookup(value: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PydanticCustomError("invalid_type", "Must be a string or an integer")
+    if isinstance(value, int):
+        return value
+    return check_text(value, min_length=1, max_length=500, multiline=False)
+
+
+LookupRef = Annotated[
+    int | str,
+    BeforeValidator(_check_lookup),
+    WithJsonSchema({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 500}, {"type": "integer"}]}),
+]
+"""A value to look an order up by, kept as it was sent (a lookup that finds nothing echoes it)."""
 
 
 def _check_amount(value: int) -> int:
