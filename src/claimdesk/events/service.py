@@ -28,8 +28,13 @@ class EventType(enum.StrEnum):
     TICKET_FILE_FAILED = "ticket.file_failed"
 
 
-def record_event(session: Session, ticket: Ticket, event_type: EventType) -> Event:
-    """Record what the reseller sees of ``ticket`` now, as the ticket's next event."""
+def record_event(
+    session: Session, ticket: Ticket, event_type: EventType, *, view: dict[str, Any] | None = None
+) -> Event:
+    """Record what the reseller sees of ``ticket`` now, as the ticket's next event.
+
+    ``view`` is that view when the caller already has it (a new ticket, built from what was just stored).
+    """
     session.flush()
     ticket.event_seq += 1
     event = Event(
@@ -37,7 +42,7 @@ def record_event(session: Session, ticket: Ticket, event_type: EventType) -> Eve
         ticket_id=ticket.id,
         type=event_type.value,
         sequence=ticket.event_seq,
-        ticket=ticket_view(session, ticket, Audience.RESELLER),
+        ticket=view if view is not None else ticket_view(session, ticket, Audience.RESELLER),
     )
     session.add(event)
     session.flush()

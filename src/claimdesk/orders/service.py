@@ -85,32 +85,27 @@ def create_order(session: Session, actor: Actor, body: Any, *, allow_private_url
     return order
 
 
-def claimed_amounts(session: Session, line_ids: Collection[int]) -> dict[int, int]:
-    """Items claimed per order line by the order's tickets; rejected tickets give theirs back."""
-    if not line_ids:
-        return {}
-    rows = session.execute(
-        sa.select(TicketProduct.order_product_id, sa.func.sum(TicketProduct.amount))
+def order_facts(session: Session, order: Order, keys: Collection[str] | None = None) -> OrderFacts:
+    """The order's lines (only those named by ``keys``, when given) with the items claimed of each by the
+    order's tickets; rejected tickets give theirs back. One query."""
+    claimed = (
+        sa.select(sa.func.coalesce(sa.func.sum(TicketProduct.amount), 0))
         .join(Ticket, Ticket.id == TicketProduct.ticket_id)
         .where(
-            TicketProduct.order_product_id.in_(line_ids),
+            TicketProduct.order_product_id == OrderProduct.id,
             sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value),
         )
-        .group_by(TicketProduct.order_product_id)
+        .scalar_subquery()
     )
-    return {line_id: int(total) for line_id, total in rows}
-
-
-def order_facts(session: Session, order: Order, keys: Collection[str] | None = None) -> OrderFacts:
-    """The order's lines (only those named by ``keys``, when given) with the items claimed of each."""
-    query = sa.select(OrderProduct).where(OrderProduct.order_id == order.id).order_by(OrderProduct.position)
+    query = sa.select(OrderProduct, claimed).where(OrderProduct.order_id == order.id).order_by(OrderProduct.position)
     if keys is not None:
         query = query.where(OrderProduct.key.in_(set(keys)))
-    lines = list(session.scalars(query))
-    claimed = claimed_amounts(session, [p.id for p in lines])
     return OrderFacts(
         customer_email=order.customer_email,
-        lines={p.key: OrderLine(ref=p.ref, amount=p.amount, claimed=claimed.get(p.id, 0), line_id=p.id) for p in lines},
+        lines={
+            p.key: OrderLine(ref=p.ref, amount=p.amount, claimed=int(total), line_id=p.id, code=p.code)
+            for p, total in session.execute(query)
+        },
     )
 
 

@@ -21,7 +21,8 @@ class OrderLine:
     ref: int | str
     amount: int
     claimed: int
-    line_id: int = 0  # the stored line's id, for the service; rules do not use it
+    line_id: int = 0  # the stored line's id and product code, for the service; rules do not use them
+    code: str | None = None
 
     @property
     def claimable(self) -> int:

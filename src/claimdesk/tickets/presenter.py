@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,44 +69,51 @@ def message_view(message: Message, files: list[EvidenceFile], audience: Audience
     return view
 
 
-def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience) -> list[dict[str, Any]]:
-    if not tickets:
-        return []
+@dataclass
+class Related:
+    """What a ticket's view needs besides the ticket row, for a batch of tickets."""
+
+    orders: dict[int, str] = field(default_factory=dict)  # order id -> the reseller's order id
+    lines: dict[int, tuple[int | str, str | None]] = field(default_factory=dict)  # order line id -> (ref, code)
+    line_files: dict[int, list[EvidenceFile]] = field(default_factory=lambda: defaultdict(list))
+    message_files: dict[int, list[EvidenceFile]] = field(default_factory=lambda: defaultdict(list))
+    messages: dict[int, list[Message]] = field(default_factory=lambda: defaultdict(list))
+    history: dict[int, list[HistoryEntry]] = field(default_factory=lambda: defaultdict(list))
+    extra: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_related(session: Session, tickets: Sequence[Ticket], audience: Audience) -> Related:
+    """One query per related table for the whole batch."""
+    related = Related()
     ids = [t.id for t in tickets]
-    orders: dict[int, str] = {
+    related.orders = {
         row.id: row.external_id
         for row in session.execute(
             sa.select(Order.id, Order.external_id).where(Order.id.in_({t.order_id for t in tickets}))
         )
     }
     line_ids = {p.order_product_id for t in tickets for p in t.products}
-    lines = (
-        {p.id: p for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))}
-        if line_ids
-        else {}
-    )
-    line_files: dict[int, list[EvidenceFile]] = defaultdict(list)
-    message_files: dict[int, list[EvidenceFile]] = defaultdict(list)
+    if line_ids:
+        related.lines = {
+            p.id: (p.ref, p.code) for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))
+        }
     for file in session.scalars(
         sa.select(EvidenceFile).where(EvidenceFile.ticket_id.in_(ids)).order_by(EvidenceFile.position, EvidenceFile.id)
     ):
         if file.message_id is not None:
-            message_files[file.message_id].append(file)
+            related.message_files[file.message_id].append(file)
         elif file.ticket_product_id is not None:
-            line_files[file.ticket_product_id].append(file)
-    messages: dict[int, list[Message]] = defaultdict(list)
+            related.line_files[file.ticket_product_id].append(file)
     message_query = sa.select(Message).where(Message.ticket_id.in_(ids)).order_by(Message.id)
     if audience is Audience.RESELLER:
         message_query = message_query.where(Message.internal.is_(False))
     for message in session.scalars(message_query):
-        messages[message.ticket_id].append(message)
-    history: dict[int, list[HistoryEntry]] = defaultdict(list)
+        related.messages[message.ticket_id].append(message)
     history_query = sa.select(HistoryEntry).where(HistoryEntry.ticket_id.in_(ids)).order_by(HistoryEntry.id)
     if audience is Audience.RESELLER:  # who works a ticket is the supplier's business: assignments are staff only
         history_query = history_query.where(HistoryEntry.action != "assigned")
     for entry in session.scalars(history_query):
-        history[entry.ticket_id].append(entry)
-    extra: dict[int, dict[str, Any]] = {}
+        related.history[entry.ticket_id].append(entry)
     if audience is Audience.STAFF:
         accounts = {
             a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_({t.account_id for t in tickets})))
@@ -118,43 +126,51 @@ def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience
         )
         for t in tickets:
             assignee = staff.get(t.assignee_id) if t.assignee_id is not None else None
-            extra[t.id] = {
+            related.extra[t.id] = {
                 "account": {"id": t.account_id, "name": accounts[t.account_id].name},
                 "assignee": {"id": assignee.id, "email": assignee.email, "name": assignee.name} if assignee else None,
                 "waiting_since": rfc3339(t.waiting_since) if t.waiting_since else None,
                 "version": t.version,
             }
-    views = []
-    for t in tickets:
-        view: dict[str, Any] = {
-            "id": t.external_id,
-            "number": t.id,
-            "order_id": orders[t.order_id],
-            "supplier_order_number": t.order_id,
-            "description": t.description,
-            "reason": t.reason,
-            "suggested_solution": t.suggested_solution,
-            "contact_email": t.contact_email,
-            "status": t.status,
-            "products": [
-                {
-                    "id": lines[p.order_product_id].ref,
-                    "code": lines[p.order_product_id].code,
-                    "amount": p.amount,
-                    "granted": p.granted,
-                    "files": [file_view(f, audience) for f in line_files[p.id]],
-                }
-                for p in t.products
-            ],
-            "resolution": t.resolution,
-            "history": [history_view(h) for h in history[t.id]],
-            "messages": [message_view(m, message_files[m.id], audience) for m in messages[t.id]],
-            "created_at": rfc3339(t.created_at),
-            "updated_at": rfc3339(t.updated_at),
-        }
-        view.update(extra.get(t.id, {}))
-        views.append(view)
-    return views
+    return related
+
+
+def render(t: Ticket, related: Related, audience: Audience) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": t.external_id,
+        "number": t.id,
+        "order_id": related.orders[t.order_id],
+        "supplier_order_number": t.order_id,
+        "description": t.description,
+        "reason": t.reason,
+        "suggested_solution": t.suggested_solution,
+        "contact_email": t.contact_email,
+        "status": t.status,
+        "products": [
+            {
+                "id": related.lines[p.order_product_id][0],
+                "code": related.lines[p.order_product_id][1],
+                "amount": p.amount,
+                "granted": p.granted,
+                "files": [file_view(f, audience) for f in related.line_files[p.id]],
+            }
+            for p in t.products
+        ],
+        "resolution": t.resolution,
+        "history": [history_view(h) for h in related.history[t.id]],
+        "messages": [message_view(m, related.message_files[m.id], audience) for m in related.messages[t.id]],
+        "created_at": rfc3339(t.created_at),
+        "updated_at": rfc3339(t.updated_at),
+    }
+    view.update(related.extra.get(t.id, {}))
+    return view
+
+
+def ticket_views(session: Session, tickets: Sequence[Ticket], audience: Audience) -> list[dict[str, Any]]:
+    if not tickets:
+        return []
+    related = load_related(session, tickets, audience)
+    return [render(t, related, audience) for t in tickets]
 
 
 def ticket_view(session: Session, ticket: Ticket, audience: Audience) -> dict[str, Any]:

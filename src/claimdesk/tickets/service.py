@@ -26,7 +26,7 @@ from claimdesk.rules.fields import is_clean_text, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.rules.tickets import OrderFacts, contact_problems, named_products, product_line_problems
-from claimdesk.tickets.presenter import Audience, ticket_view
+from claimdesk.tickets.presenter import Audience, Related, render, ticket_view
 from claimdesk.timefmt import parse_rfc3339
 from claimdesk.validation import parse
 
@@ -120,8 +120,19 @@ def _sort(problems: list[Problem], body: dict[str, Any]) -> list[Problem]:
     return sorted(problems, key=rank)
 
 
-def check_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool, lock: bool) -> Intake:
-    """Every 422 rule at once, then the grouping rule (409). Raises, or returns what to store."""
+def check_ticket(
+    session: Session,
+    actor: Actor,
+    body: Any,
+    *,
+    allow_private_urls: bool,
+    lock: bool,
+    known: tuple[str, Order | None] | None = None,
+) -> Intake:
+    """Every 422 rule at once, then the grouping rule (409). Raises, or returns what to store.
+
+    ``known`` is an order already looked up (and locked) for its key, so it is not read twice.
+    """
     assert actor.id is not None
     parsed, problems = parse(TicketIn, body)
     if not isinstance(body, dict):
@@ -130,7 +141,10 @@ def check_ticket(session: Session, actor: Actor, body: Any, *, allow_private_url
     facts: OrderFacts | None = None
     key = _order_key(body)
     if key is not None:
-        order = find_order(session, actor.id, key, for_update=lock)
+        if known is not None and known[0] == key:
+            order = known[1]
+        else:
+            order = find_order(session, actor.id, key, for_update=lock)
         if order is None:
             problems = [p for p in problems if p.loc != "order_id"] + _order_problems(session, actor.id, key)
         else:
@@ -204,17 +218,18 @@ def create_ticket(session: Session, actor: Actor, body: Any, *, allow_private_ur
     """File a ticket, or find the one filed before with the same id and body (``created`` False)."""
     assert actor.id is not None
     external_id = _external_id(body)
+    known = None
     if external_id is not None and isinstance(body, dict):
         # Lock the order first (PostgreSQL), so that concurrent tickets on it queue here and each sees
         # the others' ids and claimed amounts.
         key = _order_key(body)
         if key is not None:
-            find_order(session, actor.id, key, for_update=True)
+            known = (key, find_order(session, actor.id, key, for_update=True))
         existing = _existing(session, actor.id, external_id)
         if existing is not None:
             ticket = _replay(existing, body)
             return Filed(ticket, created=False, view=ticket_view(session, ticket, Audience.RESELLER))
-    intake = check_ticket(session, actor, body, allow_private_urls=allow_private_urls, lock=False)
+    intake = check_ticket(session, actor, body, allow_private_urls=allow_private_urls, lock=False, known=known)
     ticket, event = _store(session, actor, intake, body_hash(body))
     # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
     return Filed(ticket, created=True, view=event.ticket)
@@ -243,20 +258,28 @@ def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> tuple
     ]
     session.add(ticket)
     session.flush()
-    for product, line in zip(ticket.products, parsed.products, strict=True):
-        add_evidence_files(session, ticket.id, [file.uri for file in line.files or []], ticket_product_id=product.id)
-    session.add(
-        HistoryEntry(
-            ticket_id=ticket.id,
-            action="created",
-            status=TicketStatus.OPEN.value,
-            by_type=actor.type.value,
-            by_id=actor.id,
-            by_name=actor.name,
-            at=now,
-        )
+    # Everything the view shows was just written: it is built from memory, not read back.
+    related = Related(
+        orders={order.id: order.external_id}, lines={line.line_id: (line.ref, line.code) for line in lines.values()}
     )
-    return ticket, record_event(session, ticket, EventType.TICKET_CREATED)
+    for product, line in zip(ticket.products, parsed.products, strict=True):
+        related.line_files[product.id] = add_evidence_files(
+            session, ticket.id, [file.uri for file in line.files or []], ticket_product_id=product.id
+        )
+    created = HistoryEntry(
+        ticket_id=ticket.id,
+        action="created",
+        status=TicketStatus.OPEN.value,
+        details={},
+        by_type=actor.type.value,
+        by_id=actor.id,
+        by_name=actor.name,
+        at=now,
+    )
+    session.add(created)
+    related.history[ticket.id] = [created]
+    view = render(ticket, related, Audience.RESELLER)
+    return ticket, record_event(session, ticket, EventType.TICKET_CREATED, view=view)
 
 
 def validate_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> None:
