@@ -1,0 +1,160 @@
+"""POST /tickets throughput and latency at 32 concurrent clients on SQLite, beside the bare ASGI app.
+
+Run by hand (the machine should be otherwise idle):  .venv/bin/python bench/run_intake.py [--seconds 15]
+
+Both servers run as separate processes (uvicorn, one worker each); the load comes from wrk (C, its own
+process) with bench/tickets.lua, 2 threads and 32 connections. Prints one line per server and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PYTHON = sys.executable
+ORDERS_PER_10K = 8  # 1,400 tickets fit on one order (100 lines x 14 reasons)
+
+
+def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, seconds: int, key: str, run: str) -> dict[str, float]:
+    env = {**os.environ, "BENCH_KEY": key, "BENCH_RUN": run, "BENCH_THREADS": "2"}
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "10s", "-s", str(HERE / "tickets.lua"), url],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    match = re.search(r"RESULT (.*)", out)
+    if not match:
+        raise RuntimeError(out)
+    return {k: float(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=30)
+
+
+def bench_bare(workdir: Path, seconds: int) -> dict[str, float]:
+    env = {**os.environ, "BARE_DB": str(workdir / "bare.db")}
+    server = start(
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(HERE),
+            "bare_app:app",
+            "--port",
+            "8101",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env,
+    )
+    try:
+        time.sleep(1.0)
+        wait_up("http://127.0.0.1:8101/")
+        return wrk("http://127.0.0.1:8101/tickets", seconds, "none", "bare")
+    finally:
+        stop(server)
+
+
+def new_account(url: str) -> str:
+    env = {**os.environ, "CLAIMDESK_DATABASE_URL": url}
+    out = subprocess.run(
+        [str(Path(PYTHON).parent / "claimdesk"), "account", "create", "Bench Reseller", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    key: str = json.loads(out)["api_key"]
+    return key
+
+
+def bench_claimdesk(workdir: Path, seconds: int, expected_rate: float) -> dict[str, float]:
+    url = f"sqlite:///{workdir / 'claimdesk.db'}"
+    key = new_account(url)
+    env = {
+        **os.environ,
+        "CLAIMDESK_DATABASE_URL": url,
+        "CLAIMDESK_RATE_LIMIT": "100000000/minute",
+        "CLAIMDESK_STORAGE_DIR": str(workdir / "files"),
+    }
+    server = start(
+        [str(Path(PYTHON).parent / "claimdesk"), "serve", "--no-worker", "--port", "8102"],
+        env,
+    )
+    try:
+        wait_up("http://127.0.0.1:8102/openapi.json")
+        orders = int(expected_rate * seconds / 1400) + 2
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url="http://127.0.0.1:8102", headers=headers, timeout=30) as client:
+            for number in range(1, orders + 1):
+                body = {
+                    "id": f"bench-order-{number}",
+                    "customer_email": "end.customer@example.org",
+                    "products": [{"id": p, "amount": 1_000_000} for p in range(1, 101)],
+                }
+                response = client.post("/order", json=body)
+                response.raise_for_status()
+        return wrk("http://127.0.0.1:8102/tickets", seconds, key, "cd")
+    finally:
+        stop(server)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--max-rate", type=float, default=8000, help="upper bound of the rate (sizes the seed)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    workdir = Path(tempfile.mkdtemp(prefix="claimdesk-bench-"))
+    try:
+        bare = bench_bare(workdir, args.seconds)
+        ours = bench_claimdesk(workdir, args.seconds, args.max_rate)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for name, result in (("bare ASGI + sqlite3", bare), ("claimdesk POST /tickets", ours)):
+        rate = result["requests"] / result["seconds"]
+        print(
+            f"{name:26s} {rate:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "
+            f"non-2xx {result['non2xx']:.0f}  socket errors {result['errors']:.0f}"
+        )
+    ratio = (ours["requests"] / ours["seconds"]) / (bare["requests"] / bare["seconds"])
+    print(f"claimdesk / bare = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
