@@ -7,17 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from claimdesk.db import Database
 from claimdesk.models import Order
 from tests.api.expect import message_at, refused
 from tests.factories import Reseller, new_order, new_reseller, new_ticket, order_body, ticket_body
-
-
-def order_count(db: Database) -> int:
-    with db.session() as session:
-        return session.scalar(sa.select(sa.func.count()).select_from(Order)) or 0
+from tests.tickets.support import count
 
 
 @pytest.fixture
@@ -30,7 +25,7 @@ class TestCreateOrder:
         response = client.post("/order", json=order_body())
         assert response.status_code == 401
         assert response.json()["error"]
-        assert order_count(db) == 0
+        assert count(db, Order) == 0
 
     def test_accepted_shape(self, client: httpx.Client, reseller: Reseller) -> None:
         body = order_body(
@@ -88,17 +83,17 @@ class TestCreateOrder:
         response = client.post("/order", json=order_body(id="my_weborder_1234"), headers=reseller.headers)
         assert response.status_code == 409
         assert response.json()["error"] == "Order with customer order id 'my_weborder_1234' already exists"
-        assert order_count(db) == 1
+        assert count(db, Order) == 1
 
     def test_same_order_id_in_another_account(self, client: httpx.Client, reseller: Reseller, db: Database) -> None:
         new_order(client, reseller, id="shared-id")
         new_order(client, new_reseller(db), id="shared-id")
-        assert order_count(db) == 2
+        assert count(db, Order) == 2
 
     def test_required_fields(self, client: httpx.Client, reseller: Reseller, db: Database) -> None:
         response = client.post("/order", json={}, headers=reseller.headers)
         assert set(refused(response)) == {("id", "required"), ("products", "required")}
-        assert order_count(db) == 0
+        assert count(db, Order) == 0
 
     @pytest.mark.parametrize(("lines", "code"), [(0, "too_few"), (101, "too_many")])
     def test_line_count(self, client: httpx.Client, reseller: Reseller, lines: int, code: str) -> None:
@@ -130,7 +125,7 @@ class TestCreateOrder:
         body = order_body(products=[{"id": 17, "amount": 1}, {"id": 18, "amount": 1}, {"id": "17", "amount": 1}])
         response = client.post("/order", json=body, headers=reseller.headers)
         assert refused(response) == [("products.2.id", "duplicate_product")]
-        assert order_count(db) == 0
+        assert count(db, Order) == 0
 
     @pytest.mark.parametrize(
         "url",
@@ -147,7 +142,7 @@ class TestCreateOrder:
         body = order_body(callback_urls=["https://93.184.215.14/ok", url])
         response = client.post("/order", json=body, headers=reseller.headers)
         assert refused(response) == [("callback_urls.1", "url_not_allowed")]
-        assert order_count(db) == 0
+        assert count(db, Order) == 0
 
     @pytest.mark.parametrize("url", ["/relative/hook", "ftp://93.184.215.14/hook", "https://", "not a url"])
     def test_callback_url_invalid(self, client: httpx.Client, reseller: Reseller, url: str) -> None:

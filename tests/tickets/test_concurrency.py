@@ -6,7 +6,6 @@ import json
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
@@ -16,17 +15,7 @@ from claimdesk.db import Database
 from claimdesk.models import Event, Ticket, TicketProduct
 from claimdesk.testing.server import ThreadedServer
 from tests.factories import Reseller, new_order, new_reseller, ticket_body
-
-FILE_REASONS = ["damaged", "cutting-milling-inadequate", "color", "dimensions", "other", "print-quality", "dirty"]
-OTHER_REASONS = [
-    "commodity-item-missing",
-    "packing-slip-missing",
-    "delayed",
-    "wrong-quantity",
-    "wrong-product",
-    "missing",
-    "not-received",
-]
+from tests.tickets.support import FILE_REASONS, OTHER_REASONS, count
 
 
 @pytest.fixture
@@ -46,11 +35,6 @@ def all_at_once(server: ThreadedServer, reseller: Reseller, bodies: list[bytes])
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         return list(pool.map(submit, bodies))
-
-
-def count(db: Database, model: type[Any]) -> int:
-    with db.session() as session:
-        return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
 class TestConcurrentTickets:

@@ -16,26 +16,10 @@ from claimdesk.db import Database
 from claimdesk.models import Event, EvidenceFile, Job, Ticket
 from tests.api.expect import message_at, refused
 from tests.factories import Reseller, new_order, new_reseller, new_ticket, ticket_body
+from tests.tickets.support import FILE_REASONS, OTHER_REASONS, PHOTO, count
 
-# Straight from the contract, not from the code, so that a reason dropped from the code fails here.
-FILE_REASONS = ["damaged", "cutting-milling-inadequate", "color", "dimensions", "other", "print-quality", "dirty"]
-OTHER_REASONS = [
-    "commodity-item-missing",
-    "packing-slip-missing",
-    "delayed",
-    "wrong-quantity",
-    "wrong-product",
-    "missing",
-    "not-received",
-]
 SOLUTIONS = ["rework", "credit", "other"]
-PHOTO = {"uri": "https://93.184.215.14/photos/77-1.jpg"}
 REQUIRED = ["order_id", "id", "reason", "suggested_solution", "contact_email", "products"]
-
-
-def count(db: Database, model: type[Any]) -> int:
-    with db.session() as session:
-        return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
 def stored(db: Database) -> tuple[int, int, int, int]:
@@ -366,23 +350,21 @@ class TestAmounts:
         # The one item left can be claimed.
         new_ticket(client, reseller, order, reason="missing", products=[{"id": 17, "amount": 1}])
 
-    def test_solved_tickets_still_count(self, client: httpx.Client, reseller: Reseller, order: dict[str, Any]) -> None:
+    def test_solved_tickets_still_count(
+        self, client: httpx.Client, reseller: Reseller, order: dict[str, Any], db: Database
+    ) -> None:
         first = new_ticket(client, reseller, order, products=[{"id": 17, "amount": 3, "files": [PHOTO]}])
-        mark_solved(db=self.db, external_id=first["id"])
+        mark_solved(db, first["id"])
         response = post(client, reseller, ticket_body(order, products=[{"id": 17, "amount": 1, "files": [PHOTO]}]))
         assert refused(response) == [("products.0.amount", "amount_exceeds_order")]
         assert "Only 0 " in message_at(response, "products.0.amount")
 
     def test_rejected_tickets_give_their_items_back(
-        self, client: httpx.Client, reseller: Reseller, order: dict[str, Any]
+        self, client: httpx.Client, reseller: Reseller, order: dict[str, Any], db: Database
     ) -> None:
         first = new_ticket(client, reseller, order, products=[{"id": 17, "amount": 3, "files": [PHOTO]}])
-        mark_solved(db=self.db, external_id=first["id"], outcome="rejected")
+        mark_solved(db, first["id"], outcome="rejected")
         new_ticket(client, reseller, order, products=[{"id": 17, "amount": 3, "files": [PHOTO]}])
-
-    @pytest.fixture(autouse=True)
-    def _db(self, db: Database) -> None:
-        self.db = db
 
 
 class TestOrderId:
