@@ -126,6 +126,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(QuotaHeaders)
 
+    from .files.endpoints import router as files_router
+
+    app.include_router(files_router)
+
     from .accounts.endpoints import router as account_router
     from .events.endpoints import router as events_router
     from .orders.endpoints import catalogue_router

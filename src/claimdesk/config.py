@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     # Where evidence files are kept (a local folder; object storage can come later).
     storage_dir: str = "./claimdesk-files"
     file_fetch_max_attempts: int = 6
+    # Fetching evidence files: connect and read (between bytes) timeouts, and a deadline for the whole
+    # download, so a host that answers one byte at a time cannot hold a worker thread (nor outlive its lease).
+    file_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    file_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    file_fetch_deadline_seconds: float = Field(default=120.0, gt=0)
+    # The longest side of an image's thumbnail, in pixels.
+    thumbnail_px: int = Field(default=320, ge=16, le=2048)
     # Attempt n waits about retry_base_seconds * 2**(n-1): with the default 5 s, the 15th and last attempt
     # comes about 23 hours after the first.
     webhook_max_attempts: int = 15

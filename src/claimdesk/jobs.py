@@ -59,6 +59,9 @@ class JobKind:
     max_attempts: Callable[[Settings], int] = field(default=lambda _settings: 5)
     # Called once when the job fails for good (after its last attempt, or at once on Fail).
     give_up: Callable[[Database, Settings, JobRef, str], None] | None = None
+    # The same, but inside the transaction that marks the job failed: what it writes commits with the job's
+    # end or not at all, so a crash in between cannot leave the job failed and its subject unfinished.
+    give_up_in: Callable[[Session, Settings, JobRef, str], None] | None = None
 
 
 KINDS: dict[str, JobKind] = {}
@@ -123,12 +126,15 @@ class Runner:
 
     def _update_own(self, job: JobRef, **values: Any) -> bool:
         with self.db.transaction() as session:
-            result = session.execute(
-                sa.update(Job)
-                .where(Job.id == job.id, Job.locked_by == self.worker_id, Job.state == "queued")
-                .values(**values)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return self._update_own_in(session, job, **values)
+
+    def _update_own_in(self, session: Session, job: JobRef, **values: Any) -> bool:
+        result = session.execute(
+            sa.update(Job)
+            .where(Job.id == job.id, Job.locked_by == self.worker_id, Job.state == "queued")
+            .values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def _later(self, job: JobRef, error: str, delay: float, *, counts: bool = True) -> None:
         self._update_own(
@@ -141,7 +147,20 @@ class Runner:
         )
 
     def _give_up(self, job: JobRef, kind: JobKind, error: str) -> None:
-        done = self._update_own(job, state="failed", finished_at=utcnow(), locked_until=None, last_error=error[:1000])
+        values = {"state": "failed", "finished_at": utcnow(), "locked_until": None, "last_error": error[:1000]}
+        if kind.give_up_in is None:
+            done = self._update_own(job, **values)
+        else:
+            give_up_in = kind.give_up_in
+            try:
+                with self.db.transaction() as session:
+                    done = self._update_own_in(session, job, **values)
+                    if done:
+                        give_up_in(session, self.settings, job, error)
+            except Exception:
+                # Nothing was written: the job stays claimed and is taken again once its lease runs out.
+                log.exception("job %s (%s): giving up failed; it will be taken again", job.id, job.kind)
+                return
         if done and kind.give_up is not None:
             kind.give_up(self.db, self.settings, job, error)
 

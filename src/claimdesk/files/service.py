@@ -1,0 +1,312 @@
+"""Evidence files: keeping checked bytes, recording how a fetch ended, uploads and downloads.
+
+The bytes go to storage before the database says ``stored`` (and storage keys are content addresses), so
+a row never points at nothing and a repeated fetch or upload writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import IO
+from urllib.parse import quote, unquote, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from claimdesk.accounts.service import Actor, ActorType
+from claimdesk.config import Settings
+from claimdesk.db import Database
+from claimdesk.events.service import EventType, record_event
+from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
+from claimdesk.models import EvidenceFile, Message, OrderProduct, Ticket, TicketProduct, utcnow
+from claimdesk.rules.problems import Problem
+from claimdesk.rules.statuses import TicketStatus
+from claimdesk.tickets.presenter import Audience, ticket_view
+
+from .content import EXTENSIONS, Inspected, NotAccepted, accepted_description, inspect
+from .multipart import UploadedFile, UploadForm, clean_filename
+from .storage import Storage, original_key, thumbnail_key
+
+MAX_UPLOAD_FILES = 10
+
+
+@dataclass(frozen=True)
+class StoredContent:
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+    thumbnail_key: str | None
+
+
+def keep(storage: Storage, body: IO[bytes], *, size: int, sha256: str, thumbnail_px: int) -> StoredContent:
+    """Check ``body`` by its content and store it with its thumbnail; raises ``NotAccepted``."""
+    return store(storage, body, inspect(body, thumbnail_px=thumbnail_px), size=size, sha256=sha256)
+
+
+def store(storage: Storage, body: IO[bytes], inspected: Inspected, *, size: int, sha256: str) -> StoredContent:
+    body.seek(0)
+    key = original_key(sha256)
+    storage.put(key, body)
+    thumb_key = None
+    if inspected.thumbnail is not None and inspected.thumbnail_extension is not None:
+        thumb_key = thumbnail_key(sha256, inspected.thumbnail_px, inspected.thumbnail_extension)
+        storage.put(thumb_key, io.BytesIO(inspected.thumbnail))
+    return StoredContent(inspected.content_type, size, sha256, key, thumb_key)
+
+
+# --- fetched files (the worker) ---
+
+
+def pending_fetch(session: Session, file_id: int) -> str | None:
+    """The URL of a file still waiting to be fetched; None when there is nothing (left) to do."""
+    row = session.execute(sa.select(EvidenceFile.state, EvidenceFile.uri).where(EvidenceFile.id == file_id)).first()
+    if row is None or row.state != "pending":
+        return None
+    uri: str | None = row.uri
+    return uri
+
+
+def _lock_pending(session: Session, file_id: int) -> tuple[Ticket, EvidenceFile] | None:
+    """The file and its ticket, locked (ticket first, as every ticket change does); None unless pending."""
+    ticket_id = session.scalar(sa.select(EvidenceFile.ticket_id).where(EvidenceFile.id == file_id))
+    if ticket_id is None:
+        return None
+    ticket = session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+    file = session.get(EvidenceFile, file_id, with_for_update=True, populate_existing=True)
+    if ticket is None or file is None or file.state != "pending":
+        return None
+    return ticket, file
+
+
+def mark_stored(session: Session, file_id: int, content: StoredContent) -> bool:
+    """Record a fetched file as stored; False when it was no longer pending (stored by an earlier run)."""
+    locked = _lock_pending(session, file_id)
+    if locked is None:
+        return False
+    ticket, file = locked
+    _fill(file, content)
+    ticket.updated_at = utcnow()
+    return True
+
+
+def mark_failed(session: Session, file_id: int, error: str) -> bool:
+    """Record that a file could not be fetched, and the ``ticket.file_failed`` event, in one transaction."""
+    locked = _lock_pending(session, file_id)
+    if locked is None:
+        return False
+    ticket, file = locked
+    file.state = "failed"
+    file.error = error[:500]
+    ticket.updated_at = utcnow()
+    record_event(session, ticket, EventType.TICKET_FILE_FAILED)
+    return True
+
+
+def _fill(file: EvidenceFile, content: StoredContent) -> None:
+    file.state = "stored"
+    file.error = None
+    file.content_type = content.content_type
+    file.size = content.size
+    file.sha256 = content.sha256
+    file.storage_key = content.storage_key
+    file.thumbnail_key = content.thumbnail_key
+
+
+# --- uploads ---
+
+
+@dataclass(frozen=True)
+class Tie:
+    """What uploaded files belong to: a product line of the ticket, or one of the reseller's messages."""
+
+    ticket_product_id: int | None = None
+    message_id: int | None = None
+
+
+def find_ticket(session: Session, account_id: int, external_id: str) -> Ticket:
+    ticket = session.scalar(sa.select(Ticket).where(Ticket.account_id == account_id, Ticket.external_id == external_id))
+    if ticket is None:
+        raise NotFound(f"Ticket '{external_id}' not found.")
+    return ticket
+
+
+def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tuple[Tie | None, list[Problem]]:
+    problems = []
+    values: dict[str, str] = {}
+    for name, value in fields:
+        if name not in ("product", "message"):
+            problems.append(Problem(name, "unknown_field", f"Unknown form field '{name}'; use product or message."))
+        elif name in values:
+            problems.append(Problem(name, "too_many", f"Give {name} once; all files of one upload go to one place."))
+        else:
+            values[name] = value.strip()
+    if "product" in values and "message" in values:
+        problems.append(Problem("message", "invalid_choice", "Give either product or message, not both."))
+    elif "product" in values:
+        line_id = session.scalar(
+            sa.select(TicketProduct.id)
+            .join(OrderProduct, OrderProduct.id == TicketProduct.order_product_id)
+            .where(TicketProduct.ticket_id == ticket.id, OrderProduct.key == values["product"])
+        )
+        if line_id is None:
+            problems.append(
+                Problem(
+                    "product",
+                    "product_not_in_ticket",
+                    f"Product '{values['product']}' is not a product line of ticket '{ticket.external_id}'.",
+                )
+            )
+        elif not problems:
+            return Tie(ticket_product_id=line_id), []
+    elif "message" in values:
+        raw = values["message"]
+        message_id = (
+            session.scalar(
+                sa.select(Message.id).where(
+                    Message.id == int(raw),
+                    Message.ticket_id == ticket.id,
+                    Message.internal.is_(False),
+                    Message.by_type == ActorType.RESELLER.value,
+                    Message.by_id == ticket.account_id,
+                )
+            )
+            if raw.isdigit() and len(raw) <= 18
+            else None
+        )
+        if message_id is None:
+            problems.append(
+                Problem(
+                    "message",
+                    "message_not_found",
+                    f"No message {raw!r} of yours in ticket '{ticket.external_id}'.",
+                )
+            )
+        elif not problems:
+            return Tie(message_id=message_id), []
+    else:
+        problems.append(
+            Problem("product", "required", "Give product (a product id of the ticket) or message (a message id).")
+        )
+    return None, problems
+
+
+def upload_files(
+    db: Database, storage: Storage, settings: Settings, actor: Actor, *, external_id: str, form: UploadForm
+) -> dict[str, object]:
+    """Check uploaded files like fetched ones, store them, and add them to the ticket; its reseller view."""
+    assert actor.id is not None
+    account_id = actor.id
+
+    def read(session: Session) -> tuple[Tie | None, list[Problem]]:
+        return _tie(session, find_ticket(session, account_id, external_id), form.fields)
+
+    tie, problems = db.read(read)
+    if not form.files:
+        problems.append(Problem("files", "required", "Upload at least one file (a part with a filename)."))
+    checked: list[tuple[UploadedFile, Inspected]] = []
+    for upload in form.files:
+        loc = f"files.{upload.index}"
+        label = f" ({upload.filename})" if upload.filename else ""
+        if upload.size == 0:
+            problems.append(Problem(loc, "invalid_file_type", f"{loc}{label} is empty."))
+            continue
+        try:
+            checked.append((upload, inspect(upload.body, thumbnail_px=settings.thumbnail_px)))
+        except NotAccepted as exc:
+            problems.append(Problem(loc, exc.code, f"{loc}{label} is {exc.message}; send {accepted_description()}."))
+    if problems or tie is None:
+        raise ValidationFailed(problems)
+    kept = [
+        (upload.filename, store(storage, upload.body, inspected, size=upload.size, sha256=upload.sha256))
+        for upload, inspected in checked
+    ]
+    return db.write(_attach, account_id, external_id, tie, kept)
+
+
+def _attach(
+    session: Session, account_id: int, external_id: str, tie: Tie, kept: list[tuple[str | None, StoredContent]]
+) -> dict[str, object]:
+    ticket = session.scalar(
+        sa.select(Ticket).where(Ticket.account_id == account_id, Ticket.external_id == external_id).with_for_update()
+    )
+    if ticket is None:
+        raise NotFound(f"Ticket '{external_id}' not found.")
+    if ticket.status == TicketStatus.SOLVED.value:
+        raise Conflict(f"Ticket '{external_id}' is solved; files can no longer be added.")
+    owner = (
+        EvidenceFile.ticket_product_id == tie.ticket_product_id
+        if tie.ticket_product_id is not None
+        else EvidenceFile.message_id == tie.message_id
+    )
+    last = session.scalar(
+        sa.select(sa.func.max(EvidenceFile.position)).where(EvidenceFile.ticket_id == ticket.id, owner)
+    )
+    position = -1 if last is None else last
+    for filename, content in kept:
+        position += 1
+        file = EvidenceFile(
+            ticket_id=ticket.id,
+            ticket_product_id=tie.ticket_product_id,
+            message_id=tie.message_id,
+            position=position,
+            filename=filename,
+        )
+        _fill(file, content)
+        session.add(file)
+    ticket.updated_at = utcnow()
+    session.flush()
+    return ticket_view(session, ticket, Audience.RESELLER)
+
+
+# --- downloads ---
+
+
+@dataclass(frozen=True)
+class Download:
+    key: str
+    content_type: str
+    filename: str
+    sha256: str
+    inline: bool
+
+
+def _stem(file: EvidenceFile) -> str:
+    name = file.filename
+    if name is None and file.uri:
+        name = clean_filename(unquote(urlsplit(file.uri).path))
+    stem = (name or "").rsplit(".", 1)[0] if name and "." in name.lstrip(".") else (name or "")
+    stem = re.sub(r'["\\;]', "_", stem).strip()[:200]
+    return stem or f"file-{file.id}"
+
+
+def find_download(session: Session, file_id: str, *, account_id: int | None, thumbnail: bool) -> Download:
+    """A stored file (or its thumbnail) of the account (``None``: any account, for staff); else 404."""
+    missing = NotFound("File not found.")
+    if not file_id.isdigit() or len(file_id) > 18:
+        raise missing
+    query = sa.select(EvidenceFile).where(EvidenceFile.id == int(file_id), EvidenceFile.state == "stored")
+    if account_id is not None:
+        query = query.join(Ticket, Ticket.id == EvidenceFile.ticket_id).where(Ticket.account_id == account_id)
+    file = session.scalar(query)
+    if file is None or file.storage_key is None or file.content_type is None or file.sha256 is None:
+        raise missing
+    stem = _stem(file)
+    if thumbnail:
+        if file.thumbnail_key is None:
+            raise NotFound("This file has no thumbnail.")
+        extension = file.thumbnail_key.rsplit(".", 1)[-1]
+        content_type = "image/png" if extension == "png" else "image/jpeg"
+        return Download(file.thumbnail_key, content_type, f"{stem}-thumbnail.{extension}", file.sha256, inline=True)
+    extension = EXTENSIONS.get(file.content_type, "bin")
+    # Images show in the browser; a PDF is saved, never rendered in our origin.
+    inline = file.content_type.startswith("image/")
+    return Download(file.storage_key, file.content_type, f"{stem}.{extension}", file.sha256, inline=inline)
+
+
+def content_disposition(download: Download) -> str:
+    kind = "inline" if download.inline else "attachment"
+    ascii_name = download.filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(download.filename, safe='')}"
