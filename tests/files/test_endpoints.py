@@ -239,6 +239,7 @@ class TestDownload:
         assert thumbnail.status_code == 200
         assert thumbnail.headers["content-type"] == "image/jpeg"
         assert thumbnail.headers["x-content-type-options"] == "nosniff"
+        assert thumbnail.headers["etag"] != response.headers["etag"]
         with Image.open(io.BytesIO(thumbnail.content)) as image:
             assert image.format == "JPEG"
             assert image.size == (settings.thumbnail_px, 240)

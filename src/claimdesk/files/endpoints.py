@@ -98,7 +98,7 @@ def _send(services: ServicesDep, download: service.Download) -> StreamingRespons
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
             "Cache-Control": "private, max-age=3600",
-            "ETag": f'"{download.sha256}"',
+            "ETag": f'"{download.etag}"',
         },
     )
 

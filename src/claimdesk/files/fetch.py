@@ -28,6 +28,7 @@ from claimdesk.netguard import UrlNotAllowed
 
 MAX_REDIRECTS = 3
 _REDIRECTS = {301, 302, 303, 307, 308}
+_MAX_ADDRESSES = 3
 _USER_AGENT = f"claimdesk/{__version__} (evidence file fetcher)"
 
 # Checks a URL and gives the addresses it may be fetched from (empty: connect by name, private addresses
@@ -116,7 +117,9 @@ def _addresses(url: httpx.URL, guard: Guard) -> list[str | None]:
         raise _permanent(f"address not allowed: {exc}") from None
     except (OSError, UnicodeError):
         raise _transient(f"host not found: {url.host}") from None
-    return list(addresses) or [None]
+    # A few addresses at most: each may cost a connect timeout, and the whole job must end within its lease.
+    pinned: list[str | None] = list(addresses[:_MAX_ADDRESSES])
+    return pinned or [None]
 
 
 def _request(client: httpx.Client, url: httpx.URL, address: str | None) -> httpx.Request:

@@ -25,7 +25,7 @@ from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.presenter import Audience, ticket_view
 
-from .content import EXTENSIONS, Inspected, NotAccepted, accepted_description, inspect
+from .content import EXTENSIONS, Inspected, NotAccepted, inspect
 from .multipart import UploadedFile, UploadForm, clean_filename
 from .storage import Storage, original_key, thumbnail_key
 
@@ -216,7 +216,7 @@ def upload_files(
         try:
             checked.append((upload, inspect(upload.body, thumbnail_px=settings.thumbnail_px)))
         except NotAccepted as exc:
-            problems.append(Problem(loc, exc.code, f"{loc}{label} is {exc.message}; send {accepted_description()}."))
+            problems.append(Problem(loc, exc.code, f"{loc}{label} is {exc.message}."))
     if problems or tie is None:
         raise ValidationFailed(problems)
     kept = [
@@ -269,7 +269,7 @@ class Download:
     key: str
     content_type: str
     filename: str
-    sha256: str
+    etag: str
     inline: bool
 
 
@@ -299,7 +299,8 @@ def find_download(session: Session, file_id: str, *, account_id: int | None, thu
             raise NotFound("This file has no thumbnail.")
         extension = file.thumbnail_key.rsplit(".", 1)[-1]
         content_type = "image/png" if extension == "png" else "image/jpeg"
-        return Download(file.thumbnail_key, content_type, f"{stem}-thumbnail.{extension}", file.sha256, inline=True)
+        etag = file.thumbnail_key.rsplit("/", 1)[-1]
+        return Download(file.thumbnail_key, content_type, f"{stem}-thumbnail.{extension}", etag, inline=True)
     extension = EXTENSIONS.get(file.content_type, "bin")
     # Images show in the browser; a PDF is saved, never rendered in our origin.
     inline = file.content_type.startswith("image/")
