@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ssl
 import struct
 import threading
 import zlib
@@ -193,9 +194,11 @@ def _handler(host: FileHost) -> type[BaseHTTPRequestHandler]:
 
 
 class FileServer:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.host = FileHost()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.host))
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.daemon_threads = True
         self.host.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -6,6 +6,10 @@ for every host except the test host's own address, which it lets through (as a p
 
 from __future__ import annotations
 
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +17,7 @@ import pytest
 from claimdesk.files.fetch import FetchError, FetchLimits, fetch
 from claimdesk.netguard import check_url
 
-from .fileserver import PNG, FileHost
+from .fileserver import PNG, FileHost, FileServer
 
 LIMITS = FetchLimits(max_bytes=300_000, connect_timeout=2, read_timeout=2, deadline=5)
 
@@ -72,3 +76,45 @@ def test_a_refused_connection_is_worth_another_try(files_host: FileHost) -> None
         fetch("http://127.0.0.1:9/photo.png", limits=LIMITS, guard=guard)
     assert caught.value.transient
     assert caught.value.message.startswith("could not connect to the host")
+
+
+@pytest.fixture
+def tls_host(tmp_path: Path) -> Iterator[tuple[FileHost, ssl.SSLContext]]:
+    """An HTTPS file host on 127.0.0.1 whose certificate names only photos.example, and a client trust for it."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=photos.example",
+         "-addext", "subjectAltName=DNS:photos.example", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    with FileServer(tls=server_side) as host:
+        yield host, ssl.create_default_context(cafile=str(cert))
+
+
+def test_https_to_the_checked_address_verifies_the_certificate_for_the_name(
+    tls_host: tuple[FileHost, ssl.SSLContext],
+) -> None:
+    host, trust = tls_host
+    url = f"https://photos.example:{host.port}/photo.png"
+    fetched = fetch(url, limits=LIMITS, guard=guard, verify=trust)
+    with fetched.body:
+        assert fetched.body.read() == PNG
+    assert [(hit.path, hit.host) for hit in host.hits] == [("/photo.png", f"photos.example:{host.port}")]
+
+
+def test_https_refuses_a_certificate_for_another_name(tls_host: tuple[FileHost, ssl.SSLContext]) -> None:
+    host, trust = tls_host
+    # The guard sends other.example to the same address; its certificate does not name other.example.
+    with pytest.raises(FetchError) as caught:
+        fetch(
+            f"https://other.example:{host.port}/photo.png",
+            limits=LIMITS,
+            guard=lambda _url: ["127.0.0.1"],
+            verify=trust,
+        )
+    assert caught.value.transient
+    assert "certificate" in caught.value.message.lower()
+    assert host.hits == []

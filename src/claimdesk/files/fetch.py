@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import ssl
 import tempfile
 import time
 from collections.abc import Callable
@@ -86,8 +87,8 @@ def describe_size(limit: int) -> str:
     return f"{limit:,} bytes"
 
 
-def fetch(url: str, *, limits: FetchLimits, guard: Guard) -> Fetched:
-    """Download ``url``; raises ``FetchError``."""
+def fetch(url: str, *, limits: FetchLimits, guard: Guard, verify: ssl.SSLContext | bool = True) -> Fetched:
+    """Download ``url``; raises ``FetchError``. ``verify``: the TLS trust (default: the system's CAs)."""
     deadline = time.monotonic() + limits.deadline
     timeout = httpx.Timeout(
         connect=limits.connect_timeout, read=limits.read_timeout, write=limits.read_timeout, pool=limits.connect_timeout
@@ -97,7 +98,9 @@ def fetch(url: str, *, limits: FetchLimits, guard: Guard) -> Fetched:
     except httpx.InvalidURL:
         raise _permanent("not a valid URL") from None
     headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity", "Accept": "image/*, application/pdf"}
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, headers=headers) as client:
+    with httpx.Client(
+        timeout=timeout, follow_redirects=False, trust_env=False, headers=headers, verify=verify
+    ) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             outcome = _get(client, current, _addresses(current, guard), limits, deadline)
             if isinstance(outcome, Fetched):
