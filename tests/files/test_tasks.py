@@ -13,6 +13,7 @@ from PIL import Image
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.models import Event
+from tests.factories import new_staff
 
 from .fileserver import JPEG, PDF, PNG, FileHost
 from .helpers import drain, fetch_jobs, file_ticket, stored_originals, ticket_files, with_settings
@@ -125,6 +126,32 @@ class TestFailed:
         assert event.sequence == 2  # after ticket.created
         assert event.ticket["products"][0]["files"][0]["error"] == error
         assert stored_originals(settings) == []
+
+    def test_a_file_on_an_internal_note_fails_without_a_reseller_event(
+        self, client: httpx.Client, db: Database, settings: Settings, files_host: FileHost
+    ) -> None:
+        reseller, ticket = file_ticket(client, db, [files_host.url("/photo.png")])
+        drain(db, settings)
+        before = client.get(f"/tickets/{ticket['id']}", headers=reseller.headers).json()
+        agent = new_staff(db)
+        note = client.post(
+            f"/staff/tickets/{ticket['number']}/messages",
+            json={
+                "body": "Checked with production.",
+                "internal": True,
+                "files": [{"uri": files_host.url("/missing.jpg")}],
+            },
+            headers=agent.headers,
+        )
+        assert note.status_code == 201, note.text
+        drain(db, settings)
+        staff_view = client.get(f"/staff/tickets/{ticket['number']}", headers=agent.headers).json()
+        (note_view,) = staff_view["messages"]
+        assert note_view["files"][0]["state"] == "failed"
+        assert _events(db, "ticket.file_failed") == []
+        reseller_view = client.get(f"/tickets/{ticket['id']}", headers=reseller.headers).json()
+        assert reseller_view["messages"] == []
+        assert reseller_view["updated_at"] == before["updated_at"]
 
     def test_a_damaged_png_fails(
         self, client: httpx.Client, db: Database, settings: Settings, files_host: FileHost

@@ -88,7 +88,8 @@ def mark_stored(session: Session, file_id: int, content: StoredContent) -> bool:
         return False
     ticket, file = locked
     _fill(file, content)
-    ticket.updated_at = utcnow()
+    if _reseller_sees(session, file):
+        ticket.updated_at = utcnow()
     return True
 
 
@@ -100,9 +101,17 @@ def mark_failed(session: Session, file_id: int, error: str) -> bool:
     ticket, file = locked
     file.state = "failed"
     file.error = error[:500]
-    ticket.updated_at = utcnow()
-    record_event(session, ticket, EventType.TICKET_FILE_FAILED)
+    # A file on an internal note is staff business: its failure makes no reseller event.
+    if _reseller_sees(session, file):
+        ticket.updated_at = utcnow()
+        record_event(session, ticket, EventType.TICKET_FILE_FAILED)
     return True
+
+
+def _reseller_sees(session: Session, file: EvidenceFile) -> bool:
+    if file.message_id is None:
+        return True
+    return not session.scalar(sa.select(Message.internal).where(Message.id == file.message_id))
 
 
 def _fill(file: EvidenceFile, content: StoredContent) -> None:
