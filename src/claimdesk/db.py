@@ -7,11 +7,14 @@ on a lock of their own instead of SQLite's sleeping busy handler. PostgreSQL use
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,6 +67,7 @@ class Database:
         write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write = sessionmaker(write_engine, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._write_limiter = anyio.CapacityLimiter(1) if self.is_sqlite else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -85,6 +89,16 @@ class Database:
         """Run ``fn(session, *args, **kwargs)`` in one unit of work; the answer is sent after the commit."""
         with self.transaction() as session:
             return fn(session, *args, **kwargs)
+
+    async def write_async(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``write`` from async code, off the event loop.
+
+        On SQLite writers queue on the event loop for a single thread rather than as many threads on one
+        lock: threads that only wait for the lock still fight for the GIL and slow the one that holds it.
+        """
+        return await anyio.to_thread.run_sync(
+            functools.partial(self.write, fn, *args, **kwargs), limiter=self._write_limiter
+        )
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.session() as session:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,27 @@ def enqueue(
     job = Job(kind=kind, ref_id=ref_id, payload=payload or {}, run_at=run_at or utcnow())
     session.add(job)
     return job
+
+
+def enqueue_many(session: Session, kind: str, ref_ids: Sequence[int]) -> None:
+    """One job of ``kind`` per id, due now, in one statement (the intake path writes several per ticket)."""
+    if ref_ids:
+        now = utcnow()
+        session.execute(
+            sa.insert(Job),
+            [
+                {
+                    "kind": kind,
+                    "ref_id": ref_id,
+                    "payload": {},
+                    "state": "queued",
+                    "run_at": now,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for ref_id in ref_ids
+            ],
+        )
 
 
 def backoff_seconds(attempts: int, base: float) -> float:

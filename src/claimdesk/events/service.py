@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from claimdesk.jobs import enqueue
-from claimdesk.models import Event, Ticket
+from claimdesk.jobs import enqueue_many
+from claimdesk.models import Event, Ticket, utcnow
 from claimdesk.tickets.presenter import Audience, ticket_view
 from claimdesk.timefmt import rfc3339
 
@@ -37,16 +37,17 @@ def record_event(
     """
     session.flush()
     ticket.event_seq += 1
-    event = Event(
-        account_id=ticket.account_id,
-        ticket_id=ticket.id,
-        type=event_type.value,
-        sequence=ticket.event_seq,
-        ticket=view if view is not None else ticket_view(session, ticket, Audience.RESELLER),
-    )
-    session.add(event)
-    session.flush()
-    enqueue(session, DISPATCH_JOB, event.id)
+    row = {
+        "account_id": ticket.account_id,
+        "ticket_id": ticket.id,
+        "type": event_type.value,
+        "sequence": ticket.event_seq,
+        "ticket": view if view is not None else ticket_view(session, ticket, Audience.RESELLER),
+        "created_at": utcnow(),
+    }
+    # A bulk INSERT ... RETURNING skips the unit of work's bookkeeping: this runs on every change.
+    event = session.scalars(sa.insert(Event).returning(Event), [row]).one()
+    enqueue_many(session, DISPATCH_JOB, [event.id])
     return event
 
 

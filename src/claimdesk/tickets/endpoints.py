@@ -26,10 +26,9 @@ router = APIRouter(tags=["tickets"])
         **error_responses(400, 401, 409, 413, 415, 422, 429),
     },
 )
-def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
+async def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """File a complaint about product lines of one of your orders (the guide's "Ticket breakdown")."""
-
-    filed = services.db.write(
+    filed = await services.db.write_async(
         service.create_ticket, actor, body, allow_private_urls=services.settings.allow_private_urls
     )
     if filed.created:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import Actor
 from claimdesk.events.service import EventType, record_event
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
-from claimdesk.jobs import enqueue
+from claimdesk.jobs import enqueue_many
 from claimdesk.models import Event, EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
 from claimdesk.netguard import url_problems
 from claimdesk.orders.service import find_order, order_facts
@@ -44,17 +44,24 @@ def add_evidence_files(
     message_id: int | None = None,
 ) -> list[EvidenceFile]:
     """Evidence files of a product line or a message, each with its fetch job in the same transaction."""
-    files = [
-        EvidenceFile(
-            ticket_id=ticket_id, ticket_product_id=ticket_product_id, message_id=message_id, position=position, uri=uri
-        )
+    if not uris:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "ticket_id": ticket_id,
+            "ticket_product_id": ticket_product_id,
+            "message_id": message_id,
+            "position": position,
+            "uri": uri,
+            "state": "pending",
+            "created_at": now,
+        }
         for position, uri in enumerate(uris)
     ]
-    if files:
-        session.add_all(files)
-        session.flush()
-        for file in files:
-            enqueue(session, FETCH_FILE_JOB, file.id)
+    # A bulk INSERT ... RETURNING: the intake path writes these for most tickets.
+    files = list(session.scalars(sa.insert(EvidenceFile).returning(EvidenceFile), rows))
+    enqueue_many(session, FETCH_FILE_JOB, [file.id for file in files])
     return files
 
 
