@@ -112,7 +112,7 @@ def bench_claimdesk(workdir: Path, seconds: int, expected_rate: float) -> dict[s
         "CLAIMDESK_STORAGE_DIR": str(workdir / "files"),
     }
     server = start(
-        [str(Path(PYTHON).parent / "claimdesk"), "serve", "--no-worker", "--port", "8102"],
+        [str(Path(PYTHON).parent / "claimdesk"), "serve", "--no-worker", "--no-access-log", "--port", "8102"],
         env,
     )
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
 import typer
@@ -24,6 +25,12 @@ app.add_typer(account_app, name="account")
 app.add_typer(staff_app, name="staff")
 
 console = Console(stderr=True)
+
+
+def _log_to_stderr() -> None:
+    """The worker's and the service's own messages (jobs retried, given up) next to uvicorn's."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _database() -> Database:
@@ -104,8 +111,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the background worker in-process")] = True,
     demo: Annotated[bool, typer.Option("--demo", help="Add demo data and print demo credentials")] = False,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request")] = True,
 ) -> None:
     """Run the API (and the background worker, unless --no-worker). Migrates the database first."""
+    _log_to_stderr()
     import uvicorn
 
     from .app import create_app
@@ -119,22 +128,23 @@ def serve(
         with database.transaction() as session:
             creds = seed(session)
         base = f"http://{host}:{port}"
+        # Plain lines, never wrapped, so that keys and the curl line can be copied as they are.
         console.print(
-            Panel.fit(
-                f"API       {base}   (docs: {base}/docs)\n"
-                f"reseller  Authorization: Bearer {creds.reseller_key}\n"
-                f"staff     Authorization: Bearer {creds.staff_key}\n"
-                f"          {creds.staff_email} / {creds.staff_password}\n"
-                f"orders    demo-order-1001 (products 17, 18), demo-order-1002, demo-order-1003\n\n"
-                f"try:  curl -s {base}/reasons -H 'Authorization: Bearer {creds.reseller_key}'",
-                title="claimdesk demo",
-            )
+            f"[bold]claimdesk demo[/bold]\n"
+            f"  API       {base}   (interactive docs: {base}/docs)\n"
+            f"  reseller  Authorization: Bearer {creds.reseller_key}\n"
+            f"  staff     Authorization: Bearer {creds.staff_key}   ({creds.staff_email} / {creds.staff_password})\n"
+            f"  orders    demo-order-1001 (products 17, 18), demo-order-1002, demo-order-1003\n"
+            f"  try       curl -s {base}/reasons -H 'Authorization: Bearer {creds.reseller_key}'\n",
+            soft_wrap=True,
+            highlight=False,
         )
     uvicorn.run(
         create_app(settings, database=database, worker=worker),
         host=host,
         port=port,
         log_level="info",
+        access_log=access_log,
         proxy_headers=False,
     )
 
@@ -142,6 +152,7 @@ def serve(
 @app.command("worker")
 def run_worker() -> None:
     """Run only the background worker (file fetches, webhook deliveries); any number may run."""
+    _log_to_stderr()
     from .worker import run_forever
 
     settings = get_settings()
