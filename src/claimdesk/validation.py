@@ -27,3 +27,20 @@ def parse_or_raise(model: type[M], body: Any) -> M:
     if parsed is None:
         raise ValidationFailed(problems)
     return parsed
+
+
+MAX_PAGE = 200
+
+
+def page_size(value: str | None, problems: list[Problem], *, default: int = 50) -> int:
+    """The ``limit`` query parameter of a list: 1 to 200; a mistake is added to ``problems``."""
+    if value is None:
+        return default
+    text = value.strip()
+    if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
+        problems.append(Problem("limit", "invalid_type", f"limit must be an integer from 1 to {MAX_PAGE}."))
+    elif not 1 <= int(text) <= MAX_PAGE:
+        problems.append(Problem("limit", "out_of_range", f"limit must be from 1 to {MAX_PAGE}."))
+    else:
+        return int(text)
+    return default

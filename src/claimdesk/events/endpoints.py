@@ -12,6 +12,7 @@ from claimdesk.api.deps import ResellerDep, ServicesDep
 from claimdesk.api.docs import error_responses
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.rules.problems import Problem
+from claimdesk.validation import page_size
 
 from .service import event_view, list_events
 
@@ -29,14 +30,7 @@ def parse_events_query(since: str | None, limit: str | None) -> tuple[int, int]:
             after = int(since)
         else:
             problems.append(Problem("since", "invalid_type", "since must be an event id (an integer, 0 or more)."))
-    size = 50
-    if limit is not None:
-        if not limit.strip().lstrip("-").isdigit():
-            problems.append(Problem("limit", "invalid_type", "limit must be an integer from 1 to 200."))
-        elif not 1 <= int(limit) <= 200:
-            problems.append(Problem("limit", "out_of_range", "limit must be from 1 to 200."))
-        else:
-            size = int(limit)
+    size = page_size(limit, problems)
     if problems:
         raise ValidationFailed(problems)
     return after, size

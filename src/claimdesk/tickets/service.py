@@ -28,7 +28,7 @@ from claimdesk.rules.statuses import TicketStatus
 from claimdesk.rules.tickets import OrderFacts, contact_problems, named_products, product_line_problems
 from claimdesk.tickets.presenter import Audience, Related, render, ticket_view
 from claimdesk.timefmt import parse_rfc3339
-from claimdesk.validation import parse
+from claimdesk.validation import page_size, parse
 
 from .schemas import TicketIn
 
@@ -365,14 +365,7 @@ def parse_list_query(
             )
     if order_id is not None and not is_clean_text(order_id):
         problems.append(Problem("order_id", "invalid_text", "order_id contains NUL or other control characters."))
-    size = 50
-    if limit is not None:
-        if not limit.strip().lstrip("-").isdigit():
-            problems.append(Problem("limit", "invalid_type", "limit must be an integer from 1 to 200."))
-        elif not 1 <= int(limit) <= 200:
-            problems.append(Problem("limit", "out_of_range", "limit must be from 1 to 200."))
-        else:
-            size = int(limit)
+    size = page_size(limit, problems)
     before = None
     if cursor is not None:
         before = decode_cursor(cursor)

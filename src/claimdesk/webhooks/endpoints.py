@@ -12,6 +12,7 @@ from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep
 from claimdesk.api.docs import body_of, error_responses
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.rules.problems import Problem
+from claimdesk.validation import page_size
 
 from . import service
 from .presenter import delivery_view, endpoint_view
@@ -21,11 +22,11 @@ router = APIRouter(tags=["webhooks"])
 
 
 def _limit(value: str | None) -> int:
-    if value is None:
-        return 50
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 200:
-        raise ValidationFailed([Problem("limit", "out_of_range", "limit must be a whole number from 1 to 200.")])
-    return int(value)
+    problems: list[Problem] = []
+    size = page_size(value, problems)
+    if problems:
+        raise ValidationFailed(problems)
+    return size
 
 
 @router.post(
