@@ -85,35 +85,49 @@ def create_order(session: Session, actor: Actor, body: Any, *, allow_private_url
     return order
 
 
+# The statements of the intake path are built once: building and keying a statement per call cost
+# SQLAlchemy as much as running it.
+_CLAIMED = (
+    sa.select(sa.func.coalesce(sa.func.sum(TicketProduct.amount), 0))
+    .join(Ticket, Ticket.id == TicketProduct.ticket_id)
+    .where(
+        TicketProduct.order_product_id == OrderProduct.id,
+        sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value),
+    )
+    .scalar_subquery()
+)
+_LINES = (
+    sa.select(OrderProduct, _CLAIMED)
+    .where(OrderProduct.order_id == sa.bindparam("order_id"))
+    .order_by(OrderProduct.position)
+)
+_NAMED_LINES = _LINES.where(OrderProduct.key.in_(sa.bindparam("keys", expanding=True)))
+_ORDER = sa.select(Order).where(
+    Order.account_id == sa.bindparam("account_id"), Order.external_id == sa.bindparam("external_id")
+)
+_ORDER_FOR_UPDATE = _ORDER.with_for_update()
+
+
 def order_facts(session: Session, order: Order, keys: Collection[str] | None = None) -> OrderFacts:
     """The order's lines (only those named by ``keys``, when given) with the items claimed of each by the
     order's tickets; rejected tickets give theirs back. One query."""
-    claimed = (
-        sa.select(sa.func.coalesce(sa.func.sum(TicketProduct.amount), 0))
-        .join(Ticket, Ticket.id == TicketProduct.ticket_id)
-        .where(
-            TicketProduct.order_product_id == OrderProduct.id,
-            sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value),
-        )
-        .scalar_subquery()
-    )
-    query = sa.select(OrderProduct, claimed).where(OrderProduct.order_id == order.id).order_by(OrderProduct.position)
-    if keys is not None:
-        query = query.where(OrderProduct.key.in_(set(keys)))
+    if keys is None:
+        rows = session.execute(_LINES, {"order_id": order.id})
+    else:
+        rows = session.execute(_NAMED_LINES, {"order_id": order.id, "keys": list(keys)})
     return OrderFacts(
         customer_email=order.customer_email,
         lines={
             p.key: OrderLine(ref=p.ref, amount=p.amount, claimed=int(total), line_id=p.id, code=p.code)
-            for p, total in session.execute(query)
+            for p, total in rows
         },
     )
 
 
 def find_order(session: Session, account_id: int, external_id: str, *, for_update: bool = False) -> Order | None:
-    query = sa.select(Order).where(Order.account_id == account_id, Order.external_id == external_id)
-    if for_update:
-        query = query.with_for_update()
-    return session.scalar(query)
+    query = _ORDER_FOR_UPDATE if for_update else _ORDER
+    order: Order | None = session.scalar(query, {"account_id": account_id, "external_id": external_id})
+    return order
 
 
 def _find(session: Session, account_id: int, query: OrderQuery) -> Order | None:

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from claimdesk.accounts.service import Actor
 from claimdesk.events.service import EventType, record_event
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.jobs import enqueue_many
-from claimdesk.models import Event, EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
+from claimdesk.models import EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
 from claimdesk.netguard import url_problems
 from claimdesk.orders.service import find_order, order_facts
 from claimdesk.rules.catalogue import Reason
@@ -33,6 +33,10 @@ from claimdesk.validation import page_size, parse
 from .schemas import TicketIn
 
 FETCH_FILE_JOB = "fetch_file"
+
+
+_FILES = cast(sa.Table, EvidenceFile.__table__)
+_INSERT_FILES = sa.insert(_FILES).returning(_FILES.c.id, sort_by_parameter_order=True)
 
 
 def add_evidence_files(
@@ -59,10 +63,11 @@ def add_evidence_files(
         }
         for position, uri in enumerate(uris)
     ]
-    # A bulk INSERT ... RETURNING: the intake path writes these for most tickets.
-    files = list(session.scalars(sa.insert(EvidenceFile).returning(EvidenceFile), rows))
-    enqueue_many(session, FETCH_FILE_JOB, [file.id for file in files])
-    return files
+    # A plain INSERT ... RETURNING of the ids, skipping the unit of work: most tickets carry files. The
+    # objects handed back are for showing the files, not attached to the session.
+    ids = session.execute(_INSERT_FILES, rows).scalars().all()
+    enqueue_many(session, FETCH_FILE_JOB, ids)
+    return [EvidenceFile(id=file_id, **row) for file_id, row in zip(ids, rows, strict=True)]
 
 
 def body_hash(body: Any) -> str:
@@ -175,16 +180,7 @@ def _check_grouping(session: Session, order: Order, facts: OrderFacts, parsed: T
     """One reason per product in unsolved tickets: a second one is a 409 naming the first."""
     wanted = {facts.lines[product_key(line.id)].line_id: index for index, line in enumerate(parsed.products)}
     row = session.execute(
-        sa.select(Ticket.external_id, Ticket.id, Ticket.status, TicketProduct.order_product_id)
-        .join(TicketProduct, TicketProduct.ticket_id == Ticket.id)
-        .where(
-            Ticket.order_id == order.id,
-            Ticket.reason == parsed.reason.value,
-            Ticket.status != TicketStatus.SOLVED.value,
-            TicketProduct.order_product_id.in_(wanted),
-        )
-        .order_by(Ticket.id)
-        .limit(1)
+        _SAME_REASON, {"order_id": order.id, "reason": parsed.reason.value, "lines": list(wanted)}
     ).first()
     if row is not None:
         index = wanted[row.order_product_id]
@@ -199,8 +195,27 @@ def _check_grouping(session: Session, order: Order, facts: OrderFacts, parsed: T
         )
 
 
+_TICKET_BY_ID = sa.select(Ticket).where(
+    Ticket.account_id == sa.bindparam("account_id"), Ticket.external_id == sa.bindparam("external_id")
+)
+# The first unsolved ticket of a reason that claims one of the given order lines (built once: see orders.service).
+_SAME_REASON = (
+    sa.select(Ticket.external_id, Ticket.id, Ticket.status, TicketProduct.order_product_id)
+    .join(TicketProduct, TicketProduct.ticket_id == Ticket.id)
+    .where(
+        Ticket.order_id == sa.bindparam("order_id"),
+        Ticket.reason == sa.bindparam("reason"),
+        Ticket.status != TicketStatus.SOLVED.value,
+        TicketProduct.order_product_id.in_(sa.bindparam("lines", expanding=True)),
+    )
+    .order_by(Ticket.id)
+    .limit(1)
+)
+
+
 def _existing(session: Session, account_id: int, external_id: str) -> Ticket | None:
-    return session.scalar(sa.select(Ticket).where(Ticket.account_id == account_id, Ticket.external_id == external_id))
+    ticket: Ticket | None = session.scalar(_TICKET_BY_ID, {"account_id": account_id, "external_id": external_id})
+    return ticket
 
 
 def _replay(ticket: Ticket, body: Any) -> Ticket:
@@ -237,12 +252,12 @@ def create_ticket(session: Session, actor: Actor, body: Any, *, allow_private_ur
             ticket = _replay(existing, body)
             return Filed(ticket, created=False, view=ticket_view(session, ticket, Audience.RESELLER))
     intake = check_ticket(session, actor, body, allow_private_urls=allow_private_urls, lock=False, known=known)
-    ticket, event = _store(session, actor, intake, body_hash(body))
+    ticket, view = _store(session, actor, intake, body_hash(body))
     # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
-    return Filed(ticket, created=True, view=event.ticket)
+    return Filed(ticket, created=True, view=view)
 
 
-def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> tuple[Ticket, Event]:
+def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> tuple[Ticket, dict[str, Any]]:
     parsed, order, lines = intake.parsed, intake.order, intake.facts.lines
     now = utcnow()
     ticket = Ticket(
@@ -286,7 +301,8 @@ def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> tuple
     session.add(created)
     related.history[ticket.id] = [created]
     view = render(ticket, related, Audience.RESELLER)
-    return ticket, record_event(session, ticket, EventType.TICKET_CREATED, view=view)
+    record_event(session, ticket, EventType.TICKET_CREATED, view=view)
+    return ticket, view
 
 
 def validate_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> None:
