@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from sqlalchemy.orm import Session
 
 from .accounts.service import Role, create_account, create_staff
 from .config import get_settings
@@ -37,6 +39,22 @@ def _database() -> Database:
     return Database(get_settings().database_url)
 
 
+def _create(unit: Callable[[Session], dict[str, Any]], *, as_json: bool, title: str) -> None:
+    """Run ``unit`` in one transaction on a migrated database and print what it made (secrets shown once)."""
+    upgrade(get_settings().database_url)
+    db = _database()
+    try:
+        result = db.write(unit)
+    except ClaimdeskError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(Panel.fit(json.dumps(result, indent=2), title=title))
+
+
 def _fail(exc: ClaimdeskError) -> typer.Exit:
     console.print(f"[red]error:[/red] {exc.message}")
     for problem in exc.problems:
@@ -57,24 +75,16 @@ def account_create(
     name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False
 ) -> None:
     """Create a reseller account; prints its API key (shown only now) and callback secret."""
-    upgrade(get_settings().database_url)
-    db = _database()
-    try:
-        with db.transaction() as session:
-            account, key = create_account(session, name)
-            result = {
-                "account": {"id": account.id, "name": account.name},
-                "api_key": key,
-                "callback_secret": account.callback_secret,
-            }
-    except ClaimdeskError as exc:
-        raise _fail(exc) from None
-    finally:
-        db.dispose()
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        console.print(Panel.fit(json.dumps(result, indent=2), title="new account: keep the API key, it is shown once"))
+
+    def unit(session: Session) -> dict[str, Any]:
+        account, key = create_account(session, name)
+        return {
+            "account": {"id": account.id, "name": account.name},
+            "api_key": key,
+            "callback_secret": account.callback_secret,
+        }
+
+    _create(unit, as_json=as_json, title="new account: keep the API key, it is shown once")
 
 
 @staff_app.command("create")
@@ -85,24 +95,16 @@ def staff_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Create a staff member; prints the API key and password (shown only now)."""
-    upgrade(get_settings().database_url)
-    db = _database()
-    try:
-        with db.transaction() as session:
-            staff, key, password = create_staff(session, email, role=role, name=name)
-            result = {
-                "staff": {"id": staff.id, "email": staff.email, "role": staff.role, "name": staff.name},
-                "api_key": key,
-                "password": password,
-            }
-    except ClaimdeskError as exc:
-        raise _fail(exc) from None
-    finally:
-        db.dispose()
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        console.print(Panel.fit(json.dumps(result, indent=2), title="new staff member: shown once"))
+
+    def unit(session: Session) -> dict[str, Any]:
+        staff, key, password = create_staff(session, email, role=role, name=name)
+        return {
+            "staff": {"id": staff.id, "email": staff.email, "role": staff.role, "name": staff.name},
+            "api_key": key,
+            "password": password,
+        }
+
+    _create(unit, as_json=as_json, title="new staff member: the key and password are shown once")
 
 
 @app.command()
