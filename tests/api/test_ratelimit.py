@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -13,8 +11,12 @@ from tests.factories import Reseller, new_reseller
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, storage_dir=str(tmp_path / "files"), rate_limit="5/minute")
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "rate_limit": "5/minute",
+        }
+    )
 
 
 @pytest.fixture

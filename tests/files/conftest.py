@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,19 +12,18 @@ from .fileserver import FileHost, FileServer
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The file host is on 127.0.0.1, so private addresses are allowed; limits are small and retries immediate."""
-    return Settings(
-        database_url=database_url,
-        storage_dir=str(tmp_path / "files"),
-        rate_limit="100000/minute",
-        allow_private_urls=True,
-        retry_base_seconds=0,
-        max_file_bytes=300_000,
-        file_fetch_max_attempts=3,
-        file_connect_timeout_seconds=2,
-        file_read_timeout_seconds=0.5,
-        file_fetch_deadline_seconds=5,
+    return settings.model_copy(
+        update={
+            "allow_private_urls": True,
+            "retry_base_seconds": 0,
+            "max_file_bytes": 300_000,
+            "file_fetch_max_attempts": 3,
+            "file_connect_timeout_seconds": 2,
+            "file_read_timeout_seconds": 0.5,
+            "file_fetch_deadline_seconds": 5,
+        }
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,15 +24,14 @@ MAX_ATTEMPTS = 4
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        storage_dir=str(tmp_path / "files"),
-        rate_limit="100000/minute",
-        retry_base_seconds=0.001,
-        allow_private_urls=True,
-        webhook_max_attempts=MAX_ATTEMPTS,
-        webhook_timeout_seconds=0.5,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "retry_base_seconds": 0.001,
+            "allow_private_urls": True,
+            "webhook_max_attempts": MAX_ATTEMPTS,
+            "webhook_timeout_seconds": 0.5,
+        }
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,15 +16,14 @@ from .support import Receiver, drain, file_ticket, register_webhook, running_rec
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        storage_dir=str(tmp_path / "files"),
-        rate_limit="100000/minute",
-        retry_base_seconds=0.001,
-        allow_private_urls=True,
-        webhook_max_attempts=3,
-        webhook_timeout_seconds=0.5,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "retry_base_seconds": 0.001,
+            "allow_private_urls": True,
+            "webhook_max_attempts": 3,
+            "webhook_timeout_seconds": 0.5,
+        }
     )
 
 

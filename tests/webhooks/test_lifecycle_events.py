@@ -4,7 +4,6 @@ visible change, in sequence, and the ticket's contact gets an e-mail per status 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,14 +28,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, smtp: tuple[MailSink, str]) -> Settings:
-    return Settings(
-        database_url=database_url,
-        storage_dir=str(tmp_path / "files"),
-        rate_limit="100000/minute",
-        retry_base_seconds=0.001,
-        allow_private_urls=True,
-        smtp_url=smtp[1],
+def settings(settings: Settings, smtp: tuple[MailSink, str]) -> Settings:
+    return settings.model_copy(
+        update={
+            "retry_base_seconds": 0.001,
+            "allow_private_urls": True,
+            "smtp_url": smtp[1],
+        }
     )
 
 

@@ -6,7 +6,6 @@ import email
 import email.policy
 from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,15 +27,14 @@ def smtp() -> Iterator[tuple[MailSink, str]]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, smtp: tuple[MailSink, str]) -> Settings:
-    return Settings(
-        database_url=database_url,
-        storage_dir=str(tmp_path / "files"),
-        rate_limit="100000/minute",
-        retry_base_seconds=0.001,
-        allow_private_urls=True,
-        smtp_url=smtp[1],
-        smtp_from="tickets@supplier.example",
+def settings(settings: Settings, smtp: tuple[MailSink, str]) -> Settings:
+    return settings.model_copy(
+        update={
+            "retry_base_seconds": 0.001,
+            "allow_private_urls": True,
+            "smtp_url": smtp[1],
+            "smtp_from": "tickets@supplier.example",
+        }
     )
 
 
