@@ -78,7 +78,7 @@ class TestAuthentication:
         assert client.get("/account", headers={"Authorization": basic(f"user:{reseller.key}")}).status_code == 401
 
     def test_non_ascii_header_is_401(self, client: httpx.Client) -> None:
-        response = client.get("/account", headers={"Authorization": "Bearer cl\u00e9".encode()})
+        response = client.get("/account", headers={b"Authorization": "Bearer cl\u00e9".encode()})
         assert response.status_code == 401
 
 

@@ -15,7 +15,7 @@ from claimdesk.validation import parse
 FILE_REASONS = {"damaged", "cutting-milling-inadequate", "color", "dimensions", "other", "print-quality", "dirty"}
 
 
-def facts(customer_email: str | None = "end.customer@example.org", **lines: tuple[int, int]) -> OrderFacts:
+def facts(customer_email: str | None = "end.customer@example.org", /, **lines: tuple[int, int]) -> OrderFacts:
     """Lines by product key: (amount, claimed)."""
     return OrderFacts(
         customer_email=customer_email,
@@ -154,5 +154,5 @@ class TestContact:
 
     def test_other_emails_and_orders_without_one(self) -> None:
         assert contact_problems({"contact_email": "support@reseller.example"}, facts()) == []
-        assert contact_problems({"contact_email": "end.customer@example.org"}, facts(customer_email=None)) == []
+        assert contact_problems({"contact_email": "end.customer@example.org"}, facts(None)) == []
         assert contact_problems({"contact_email": 5}, facts()) == []
