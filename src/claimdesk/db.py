@@ -7,17 +7,16 @@ on a lock of their own instead of SQLite's sleeping busy handler. PostgreSQL use
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import anyio
-import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
+
+from .rawdb import GroupCommit, Sql, run_unit
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,7 +66,7 @@ class Database:
         write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write = sessionmaker(write_engine, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.is_sqlite else None
-        self._write_limiter = anyio.CapacityLimiter(1) if self.is_sqlite else None
+        self._group = GroupCommit(self.engine, self._write_lock) if self._write_lock is not None else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -90,19 +89,20 @@ class Database:
         with self.transaction() as session:
             return fn(session, *args, **kwargs)
 
-    async def write_async(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``write`` from async code, off the event loop.
+    async def run_write(self, unit: Callable[Concatenate[Sql, P], T], *args: Any) -> T:
+        """``unit(sql, *args)`` as a unit of work on the DBAPI fast path (``claimdesk.rawdb``), off the event
+        loop; answered after the commit. On SQLite it shares one commit with the units queued beside it."""
+        return await run_unit(self.engine, self._group, unit, *args)
 
-        On SQLite writers queue on the event loop for a single thread rather than as many threads on one
-        lock: threads that only wait for the lock still fight for the GIL and slow the one that holds it.
-        """
-        return await anyio.to_thread.run_sync(
-            functools.partial(self.write, fn, *args, **kwargs), limiter=self._write_limiter
-        )
+    async def run_read(self, unit: Callable[Concatenate[Sql, P], T], *args: Any) -> T:
+        """``unit(sql, *args)`` on the fast path, for a unit that only reads."""
+        return await run_unit(self.engine, None, unit, *args)
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.session() as session:
             return fn(session, *args, **kwargs)
 
     def dispose(self) -> None:
+        if self._group is not None:
+            self._group.stop()
         self.engine.dispose()

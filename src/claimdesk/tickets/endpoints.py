@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep
 from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, error_responses
@@ -28,12 +29,12 @@ router = APIRouter(tags=["tickets"])
 )
 async def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """File a complaint about product lines of one of your orders (the guide's "Ticket breakdown")."""
-    filed = await services.db.write_async(
-        service.create_ticket, actor, body, allow_private_urls=services.settings.allow_private_urls
-    )
-    if filed.created:
+    draft = service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
+    filed = await services.db.run_write(service.file_ticket, actor, draft)
+    if filed.view is not None:
         return JSONResponse({"status": "open", "message": "Ticket received", "ticket": filed.view}, status_code=201)
-    return JSONResponse({"status": filed.view["status"], "message": "Ticket already received", "ticket": filed.view})
+    view = await run_in_threadpool(services.db.read, service.reseller_view, filed.number)
+    return JSONResponse({"status": view["status"], "message": "Ticket already received", "ticket": view})
 
 
 @router.post(
@@ -41,9 +42,10 @@ async def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBod
     openapi_extra=TICKET_BODY,
     responses=error_responses(400, 401, 409, 413, 415, 422, 429),
 )
-def validate_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> dict[str, bool]:
+async def validate_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> dict[str, bool]:
     """Check a ticket body exactly as POST /tickets would, storing nothing: {"valid": true} or the error."""
-    services.db.read(service.validate_ticket, actor, body, allow_private_urls=services.settings.allow_private_urls)
+    draft = service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
+    await services.db.run_read(service.check_ticket, actor, draft)
     return {"valid": True}
 
 

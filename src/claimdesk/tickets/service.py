@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -15,12 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
-from claimdesk.events.service import EventType, record_event
+from claimdesk.events.service import DISPATCH_JOB, EventType
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.jobs import enqueue_many
 from claimdesk.models import EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
 from claimdesk.netguard import url_problems
-from claimdesk.orders.service import find_order, order_facts
+from claimdesk.rawdb import Sql
 from claimdesk.rules.catalogue import Reason
 from claimdesk.rules.fields import is_clean_text, product_key
 from claimdesk.rules.problems import Problem
@@ -30,6 +31,7 @@ from claimdesk.tickets.presenter import Audience, Related, render, ticket_view
 from claimdesk.timefmt import parse_rfc3339
 from claimdesk.validation import page_size, parse
 
+from . import repository
 from .schemas import TicketIn
 
 FETCH_FILE_JOB = "fetch_file"
@@ -94,21 +96,33 @@ def _order_key(body: dict[str, Any]) -> str | None:
     return _lookup_key(body.get("order_id"))
 
 
-@dataclass
-class Intake:
-    """A checked ticket body and the order it is about, ready to be stored."""
+@dataclass(frozen=True)
+class Draft:
+    """A ticket body checked as far as it can be without the database: done before the unit of work, so
+    that the serialized part of intake is only the part that needs the order."""
 
-    parsed: TicketIn
-    order: Order
-    facts: OrderFacts
+    body: Any
+    parsed: TicketIn | None
+    problems: list[Problem]
+    digest: str
 
 
-def _order_problems(session: Session, account_id: int, key: str) -> list[Problem]:
+def draft_ticket(body: Any, *, allow_private_urls: bool) -> Draft:
+    parsed, problems = parse(TicketIn, body)
+    if parsed is not None:
+        uris = [
+            (f"products.{i}.files.{j}.uri", f.uri)
+            for i, line in enumerate(parsed.products)
+            for j, f in enumerate(line.files or [])
+        ]
+        problems += url_problems(uris, allow_private=allow_private_urls)
+    return Draft(body, parsed, problems, body_hash(body))
+
+
+def _order_problems(sql: Sql, account_id: int, key: str) -> list[Problem]:
     """Why ``key`` names no order of the account: unknown, or a supplier_order_number given by mistake."""
     if key.isdigit() and len(key) <= 18:
-        number = session.scalar(
-            sa.select(Order.external_id).where(Order.account_id == account_id, Order.id == int(key))
-        )
+        number = repository.order_number_owner(sql, account_id, int(key))
         if number is not None:
             return [
                 Problem(
@@ -132,192 +146,181 @@ def _sort(problems: list[Problem], body: dict[str, Any]) -> list[Problem]:
     return sorted(problems, key=rank)
 
 
-def check_ticket(
-    session: Session,
-    actor: Actor,
-    body: Any,
-    *,
-    allow_private_urls: bool,
-    lock: bool,
-    known: tuple[str, Order | None] | None = None,
-) -> Intake:
-    """Every 422 rule at once, then the grouping rule (409). Raises, or returns what to store.
-
-    ``known`` is an order already looked up (and locked) for its key, so it is not read twice.
-    """
-    assert actor.id is not None
-    parsed, problems = parse(TicketIn, body)
-    if not isinstance(body, dict):
-        raise ValidationFailed(problems)
-    order: Order | None = None
-    facts: OrderFacts | None = None
-    key = _order_key(body)
-    if key is not None:
-        if known is not None and known[0] == key:
-            order = known[1]
-        else:
-            order = find_order(session, actor.id, key, for_update=lock)
-        if order is None:
-            problems = [p for p in problems if p.loc != "order_id"] + _order_problems(session, actor.id, key)
-        else:
-            facts = order_facts(session, order, named_products(body))
-    problems += product_line_problems(body, facts)
-    problems += contact_problems(body, facts)
-    if parsed is not None:
-        uris = [
-            (f"products.{i}.files.{j}.uri", f.uri)
-            for i, line in enumerate(parsed.products)
-            for j, f in enumerate(line.files or [])
-        ]
-        problems += url_problems(uris, allow_private=allow_private_urls)
-    if problems or parsed is None or order is None or facts is None:
-        raise ValidationFailed(_sort(problems, body))
-    _check_grouping(session, order, facts, parsed)
-    return Intake(parsed, order, facts)
-
-
-def _check_grouping(session: Session, order: Order, facts: OrderFacts, parsed: TicketIn) -> None:
-    """One reason per product in unsolved tickets: a second one is a 409 naming the first."""
-    wanted = {facts.lines[product_key(line.id)].line_id: index for index, line in enumerate(parsed.products)}
-    row = session.execute(
-        _SAME_REASON, {"order_id": order.id, "reason": parsed.reason.value, "lines": list(wanted)}
-    ).first()
-    if row is not None:
-        index = wanted[row.order_product_id]
-        product = parsed.products[index].id
-        raise Conflict(
-            f"Product {product} is already in unsolved ticket '{row.external_id}' with reason "
-            f"'{parsed.reason.value}'; add to that ticket instead.",
-            problems=[
-                Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{row.external_id}'.")
-            ],
-            extra={"ticket": {"id": row.external_id, "number": row.id, "status": row.status}},
-        )
-
-
-_TICKET_BY_ID = sa.select(Ticket).where(
-    Ticket.account_id == sa.bindparam("account_id"), Ticket.external_id == sa.bindparam("external_id")
-)
-# The first unsolved ticket of a reason that claims one of the given order lines (built once: see orders.service).
-_SAME_REASON = (
-    sa.select(Ticket.external_id, Ticket.id, Ticket.status, TicketProduct.order_product_id)
-    .join(TicketProduct, TicketProduct.ticket_id == Ticket.id)
-    .where(
-        Ticket.order_id == sa.bindparam("order_id"),
-        Ticket.reason == sa.bindparam("reason"),
-        Ticket.status != TicketStatus.SOLVED.value,
-        TicketProduct.order_product_id.in_(sa.bindparam("lines", expanding=True)),
-    )
-    .order_by(Ticket.id)
-    .limit(1)
-)
-
-
-def _existing(session: Session, account_id: int, external_id: str) -> Ticket | None:
-    ticket: Ticket | None = session.scalar(_TICKET_BY_ID, {"account_id": account_id, "external_id": external_id})
-    return ticket
-
-
-def _replay(ticket: Ticket, body: Any) -> Ticket:
-    if ticket.body_hash != body_hash(body):
+def _replay(ticket: repository.TicketRow, digest: str) -> Filed:
+    if ticket.body_hash != digest:
         raise Conflict(
             f"Ticket '{ticket.external_id}' already exists with a different body; use a new id for a new ticket.",
             extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
         )
-    return ticket
+    return Filed(ticket.id, created=False, view=None)
+
+
+def _check_grouping(sql: Sql, order: repository.OrderRow, facts: OrderFacts, parsed: TicketIn) -> None:
+    """One reason per product in unsolved tickets: a second one is a 409 naming the first."""
+    wanted = {facts.lines[product_key(line.id)].line_id: index for index, line in enumerate(parsed.products)}
+    holder = repository.unsolved_holder(sql, order.id, parsed.reason.value, list(wanted))
+    if holder is not None:
+        index = wanted[holder.order_product_id]
+        product = parsed.products[index].id
+        ticket = holder.ticket
+        raise Conflict(
+            f"Product {product} is already in unsolved ticket '{ticket.external_id}' with reason "
+            f"'{parsed.reason.value}'; add to that ticket instead.",
+            problems=[
+                Problem(
+                    f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{ticket.external_id}'."
+                )
+            ],
+            extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
+        )
 
 
 @dataclass(frozen=True)
 class Filed:
-    """The outcome of POST /tickets: the ticket, whether it is new, and the reseller's view of it."""
+    """The outcome of POST /tickets: the ticket's number, whether it is new, and (when new) the reseller's
+    view of it. A replay's view is read after the unit of work, outside the serialized part."""
 
-    ticket: Ticket
+    number: int
     created: bool
-    view: dict[str, Any]
+    view: dict[str, Any] | None
 
 
-def create_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> Filed:
-    """File a ticket, or find the one filed before with the same id and body (``created`` False)."""
+def file_ticket(sql: Sql, actor: Actor, draft: Draft) -> Filed:
+    """Every rule at once (422), then the grouping rule (409), then the ticket is stored with its files, its
+    history, its event and their jobs. The same id and body again is the ticket filed before (``created``
+    False)."""
+    filed = _intake(sql, actor, draft, store=True)
+    assert filed is not None
+    return filed
+
+
+def check_ticket(sql: Sql, actor: Actor, draft: Draft) -> None:
+    """What file_ticket would answer, storing nothing (POST /tickets/validate)."""
+    _intake(sql, actor, draft, store=False)
+
+
+def _intake(sql: Sql, actor: Actor, draft: Draft, *, store: bool) -> Filed | None:
     assert actor.id is not None
+    body = draft.body
+    if not isinstance(body, dict):
+        raise ValidationFailed(draft.problems)
+    key = _order_key(body)
+    # Lock the order first (PostgreSQL), so that concurrent tickets on it queue here and each sees the
+    # others' ids and claimed amounts.
+    order = repository.find_order(sql, actor.id, key, lock=store) if key is not None else None
     external_id = _external_id(body)
-    known = None
-    if external_id is not None and isinstance(body, dict):
-        # Lock the order first (PostgreSQL), so that concurrent tickets on it queue here and each sees
-        # the others' ids and claimed amounts.
-        key = _order_key(body)
-        if key is not None:
-            known = (key, find_order(session, actor.id, key, for_update=True))
-        existing = _existing(session, actor.id, external_id)
+    if external_id is not None:
+        existing = repository.find_ticket(sql, actor.id, external_id)
         if existing is not None:
-            ticket = _replay(existing, body)
-            return Filed(ticket, created=False, view=ticket_view(session, ticket, Audience.RESELLER))
-    intake = check_ticket(session, actor, body, allow_private_urls=allow_private_urls, lock=False, known=known)
-    ticket, view = _store(session, actor, intake, body_hash(body))
-    # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
-    return Filed(ticket, created=True, view=view)
+            filed = _replay(existing, draft.digest)
+            return filed if store else None
+    problems = draft.problems
+    facts: OrderFacts | None = None
+    if key is not None:
+        if order is None:
+            problems = [p for p in problems if p.loc != "order_id"] + _order_problems(sql, actor.id, key)
+        else:
+            facts = repository.order_facts(sql, order, named_products(body))
+    problems = problems + product_line_problems(body, facts) + contact_problems(body, facts)
+    parsed = draft.parsed
+    if problems or parsed is None or order is None or facts is None:
+        raise ValidationFailed(_sort(problems, body))
+    _check_grouping(sql, order, facts, parsed)
+    if not store:
+        return None
+    return _store(sql, actor, order=order, facts=facts, parsed=parsed, digest=draft.digest)
 
 
-def _store(session: Session, actor: Actor, intake: Intake, digest: str) -> tuple[Ticket, dict[str, Any]]:
-    parsed, order, lines = intake.parsed, intake.order, intake.facts.lines
+def _store(
+    sql: Sql, actor: Actor, *, order: repository.OrderRow, facts: OrderFacts, parsed: TicketIn, digest: str
+) -> Filed:
+    assert actor.id is not None
     now = utcnow()
-    ticket = Ticket(
-        account_id=order.account_id,
+    new = repository.NewTicket(
+        account_id=actor.id,
         order_id=order.id,
         external_id=parsed.id,
         description=parsed.description,
         reason=parsed.reason.value,
         suggested_solution=parsed.suggested_solution.value,
         contact_email=parsed.contact_email,
-        status=TicketStatus.OPEN.value,
         body_hash=digest,
+    )
+    number = repository.insert_ticket(sql, new, now)
+    # Everything the view shows is what was just written: it is built from memory, not read back.
+    ticket = Ticket(
+        id=number,
+        **dataclasses.asdict(new),
+        status=TicketStatus.OPEN.value,
+        resolution=None,
         created_at=now,
         updated_at=now,
-        waiting_since=now,
     )
-    ticket.products = [
-        TicketProduct(position=index, order_product_id=lines[product_key(line.id)].line_id, amount=line.amount)
-        for index, line in enumerate(parsed.products)
-    ]
-    session.add(ticket)
-    session.flush()
-    # Everything the view shows was just written: it is built from memory, not read back.
-    related = Related(
-        orders={order.id: order.external_id}, lines={line.line_id: (line.ref, line.code) for line in lines.values()}
-    )
-    for product, line in zip(ticket.products, parsed.products, strict=True):
-        related.line_files[product.id] = add_evidence_files(
-            session, ticket.id, [file.uri for file in line.files or []], ticket_product_id=product.id
+    related = Related(orders={order.id: order.external_id})
+    products = []
+    file_ids = []
+    for position, line in enumerate(parsed.products):
+        order_line = facts.lines[product_key(line.id)]
+        related.lines[order_line.line_id] = (order_line.ref, order_line.code)
+        line_id = repository.insert_line(
+            sql, ticket_id=number, order_product_id=order_line.line_id, position=position, amount=line.amount
         )
-    created = HistoryEntry(
-        ticket_id=ticket.id,
-        action="created",
-        status=TicketStatus.OPEN.value,
-        details={},
-        by_type=actor.type.value,
-        by_id=actor.id,
-        by_name=actor.name,
-        at=now,
-    )
-    session.add(created)
-    related.history[ticket.id] = [created]
+        products.append(
+            TicketProduct(id=line_id, order_product_id=order_line.line_id, amount=line.amount, granted=None)
+        )
+        for file_position, file in enumerate(line.files or []):
+            file_id = repository.insert_file(
+                sql, ticket_id=number, ticket_product_id=line_id, position=file_position, uri=file.uri, now=now
+            )
+            file_ids.append(file_id)
+            related.line_files[line_id].append(EvidenceFile(id=file_id, uri=file.uri, state="pending"))
+    ticket.products = products
+    by = actor.as_dict()
+    repository.insert_history(sql, ticket_id=number, action="created", status=TicketStatus.OPEN.value, by=by, now=now)
+    related.history[number] = [
+        HistoryEntry(
+            action="created",
+            status=TicketStatus.OPEN.value,
+            details={},
+            by_type=by["type"],
+            by_id=by["id"],
+            by_name=by["name"],
+            at=now,
+        )
+    ]
     view = render(ticket, related, Audience.RESELLER)
-    record_event(session, ticket, EventType.TICKET_CREATED, view=view)
-    return ticket, view
+    # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
+    event_id = repository.insert_event(
+        sql,
+        account_id=actor.id,
+        ticket_id=number,
+        event_type=EventType.TICKET_CREATED.value,
+        sequence=1,
+        view=view,
+        now=now,
+    )
+    repository.enqueue(sql, [(FETCH_FILE_JOB, file_id) for file_id in file_ids] + [(DISPATCH_JOB, event_id)], now)
+    return Filed(number, created=True, view=view)
 
 
-def validate_ticket(session: Session, actor: Actor, body: Any, *, allow_private_urls: bool) -> None:
-    """What POST /tickets would answer, storing nothing."""
-    external_id = _external_id(body)
-    if external_id is not None and actor.id is not None:
-        existing = _existing(session, actor.id, external_id)
-        if existing is not None:
-            _replay(existing, body)
-            return
-    check_ticket(session, actor, body, allow_private_urls=allow_private_urls, lock=False)
+_TICKET_BY_ID = sa.select(Ticket).where(
+    Ticket.account_id == sa.bindparam("account_id"), Ticket.external_id == sa.bindparam("external_id")
+)
+
+
+def reseller_view(session: Session, number: int) -> dict[str, Any]:
+    """The reseller's view of the ticket with this number."""
+    ticket = session.get(Ticket, number)
+    assert ticket is not None
+    return ticket_view(session, ticket, Audience.RESELLER)
 
 
 def get_ticket(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = _existing(session, account_id, external_id) if is_clean_text(external_id) else None
+    ticket = (
+        session.scalar(_TICKET_BY_ID, {"account_id": account_id, "external_id": external_id})
+        if is_clean_text(external_id)
+        else None
+    )
     if ticket is None:
         raise NotFound(f"Ticket '{external_id}' not found.")
     return ticket

@@ -1,0 +1,238 @@
+"""The statements of POST /tickets, hand-written on the DBAPI cursor (see ``claimdesk.rawdb`` for why).
+
+They read and write the same tables as the models in ``claimdesk.models``; the tests of every other path
+(lifecycle, files, webhooks, reads) read what these write through the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from claimdesk.rawdb import Sql, Statement
+from claimdesk.rules.statuses import Outcome, TicketStatus
+from claimdesk.rules.tickets import OrderFacts, OrderLine
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    external_id: str
+    customer_email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRow:
+    id: int
+    external_id: str
+    status: str
+    body_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """An unsolved ticket that already claims an order line for a reason."""
+
+    ticket: TicketRow
+    order_product_id: int
+
+
+_ORDER = "SELECT id, external_id, customer_email FROM orders WHERE account_id = :account_id AND external_id = :key"
+ORDER = Statement.of(_ORDER)
+# PostgreSQL: concurrent tickets on one order queue here and each sees the others' claims. SQLite's
+# BEGIN IMMEDIATE already keeps every other writer out.
+ORDER_FOR_UPDATE = Statement(sqlite=ORDER.sqlite, postgresql=Statement.of(_ORDER + " FOR UPDATE").postgresql)
+ORDER_BY_NUMBER = Statement.of("SELECT external_id FROM orders WHERE account_id = :account_id AND id = :number")
+TICKET = Statement.of(
+    "SELECT id, external_id, status, body_hash FROM tickets WHERE account_id = :account_id AND external_id = :key"
+)
+
+
+def _in(prefix: str, count: int) -> str:
+    return ", ".join(f":{prefix}{i}" for i in range(count))
+
+
+@functools.lru_cache(maxsize=128)
+def _named_lines(count: int) -> Statement:
+    # The items of each line that tickets already claim; a rejected ticket gives its items back.
+    # Only numbered placeholders are formatted into the text, never values.
+    return Statement.of(
+        f"""SELECT p.id, p.key, p.ref_is_int, p.code, p.amount,
+              (SELECT COALESCE(SUM(tp.amount), 0) FROM ticket_products tp JOIN tickets t ON t.id = tp.ticket_id
+               WHERE tp.order_product_id = p.id AND (t.outcome IS NULL OR t.outcome != :rejected))
+            FROM order_products p WHERE p.order_id = :order_id AND p.key IN ({_in("k", count)})"""  # noqa: S608
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _same_reason(count: int) -> Statement:
+    # Only numbered placeholders are formatted into the text, never values.
+    return Statement.of(
+        f"""SELECT t.id, t.external_id, t.status, t.body_hash, tp.order_product_id
+            FROM ticket_products tp JOIN tickets t ON t.id = tp.ticket_id
+            WHERE tp.order_product_id IN ({_in("l", count)}) AND t.order_id = :order_id AND t.reason = :reason
+              AND t.status != :solved
+            ORDER BY t.id LIMIT 1"""  # noqa: S608
+    )
+
+
+INSERT_TICKET = Statement.of(
+    """INSERT INTO tickets (account_id, order_id, external_id, description, reason, suggested_solution,
+         contact_email, status, body_hash, event_seq, version, waiting_since, updated_at, created_at)
+       VALUES (:account_id, :order_id, :external_id, :description, :reason, :suggested_solution,
+         :contact_email, :status, :body_hash, 1, 1, :now, :now, :now)
+       RETURNING id"""
+)
+INSERT_LINE = Statement.of(
+    """INSERT INTO ticket_products (ticket_id, order_product_id, position, amount)
+       VALUES (:ticket_id, :order_product_id, :position, :amount) RETURNING id"""
+)
+INSERT_FILE = Statement.of(
+    """INSERT INTO evidence_files (ticket_id, ticket_product_id, position, uri, state, created_at)
+       VALUES (:ticket_id, :ticket_product_id, :position, :uri, 'pending', :now) RETURNING id"""
+)
+INSERT_HISTORY = Statement.of(
+    """INSERT INTO ticket_history (ticket_id, action, status, details, by_type, by_id, by_name, at)
+       VALUES (:ticket_id, :action, :status, '{}', :by_type, :by_id, :by_name, :now)"""
+)
+INSERT_EVENT = Statement.of(
+    """INSERT INTO events (account_id, ticket_id, type, sequence, ticket, created_at)
+       VALUES (:account_id, :ticket_id, :type, :sequence, :ticket, :now) RETURNING id"""
+)
+INSERT_JOB = Statement.of(
+    """INSERT INTO jobs (kind, ref_id, payload, state, run_at, attempts, created_at)
+       VALUES (:kind, :ref_id, '{}', 'queued', :now, 0, :now)"""
+)
+
+
+def find_order(sql: Sql, account_id: int, key: str, *, lock: bool) -> OrderRow | None:
+    row = sql.one(ORDER_FOR_UPDATE if lock else ORDER, {"account_id": account_id, "key": key})
+    return OrderRow(*row) if row is not None else None
+
+
+def order_number_owner(sql: Sql, account_id: int, number: int) -> str | None:
+    """The reseller's id of the account's order with this supplier_order_number, if any."""
+    row = sql.one(ORDER_BY_NUMBER, {"account_id": account_id, "number": number})
+    return str(row[0]) if row is not None else None
+
+
+def find_ticket(sql: Sql, account_id: int, external_id: str) -> TicketRow | None:
+    row = sql.one(TICKET, {"account_id": account_id, "key": external_id})
+    return TicketRow(*row) if row is not None else None
+
+
+def order_facts(sql: Sql, order: OrderRow, keys: Collection[str]) -> OrderFacts:
+    """The order's lines named by ``keys``, with the items tickets already claim of each."""
+    ordered = sorted(keys)
+    params: dict[str, Any] = {"order_id": order.id, "rejected": Outcome.REJECTED.value}
+    params.update({f"k{i}": key for i, key in enumerate(ordered)})
+    rows = sql.all(_named_lines(len(ordered)), params) if ordered else []
+    return OrderFacts(
+        customer_email=order.customer_email,
+        lines={
+            key: OrderLine(
+                ref=int(key) if is_int else key, amount=amount, claimed=int(claimed), line_id=line_id, code=code
+            )
+            for line_id, key, is_int, code, amount, claimed in rows
+        },
+    )
+
+
+def unsolved_holder(sql: Sql, order_id: int, reason: str, line_ids: Sequence[int]) -> Holder | None:
+    """The first unsolved ticket of ``reason`` that claims one of the order lines, if any."""
+    params: dict[str, Any] = {"order_id": order_id, "reason": reason, "solved": TicketStatus.SOLVED.value}
+    params.update({f"l{i}": line_id for i, line_id in enumerate(line_ids)})
+    row = sql.one(_same_reason(len(line_ids)), params)
+    if row is None:
+        return None
+    return Holder(TicketRow(*row[:4]), row[4])
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    account_id: int
+    order_id: int
+    external_id: str
+    description: str | None
+    reason: str
+    suggested_solution: str
+    contact_email: str
+    body_hash: str
+
+
+def insert_ticket(sql: Sql, ticket: NewTicket, now: dt.datetime) -> int:
+    return sql.insert(
+        INSERT_TICKET,
+        {
+            "account_id": ticket.account_id,
+            "order_id": ticket.order_id,
+            "external_id": ticket.external_id,
+            "description": ticket.description,
+            "reason": ticket.reason,
+            "suggested_solution": ticket.suggested_solution,
+            "contact_email": ticket.contact_email,
+            "status": TicketStatus.OPEN.value,
+            "body_hash": ticket.body_hash,
+            "now": sql.time(now),
+        },
+    )
+
+
+def insert_line(sql: Sql, *, ticket_id: int, order_product_id: int, position: int, amount: int) -> int:
+    return sql.insert(
+        INSERT_LINE,
+        {"ticket_id": ticket_id, "order_product_id": order_product_id, "position": position, "amount": amount},
+    )
+
+
+def insert_file(sql: Sql, *, ticket_id: int, ticket_product_id: int, position: int, uri: str, now: dt.datetime) -> int:
+    return sql.insert(
+        INSERT_FILE,
+        {
+            "ticket_id": ticket_id,
+            "ticket_product_id": ticket_product_id,
+            "position": position,
+            "uri": uri,
+            "now": sql.time(now),
+        },
+    )
+
+
+def insert_history(sql: Sql, *, ticket_id: int, action: str, status: str, by: dict[str, Any], now: dt.datetime) -> None:
+    sql.run(
+        INSERT_HISTORY,
+        {
+            "ticket_id": ticket_id,
+            "action": action,
+            "status": status,
+            "by_type": by["type"],
+            "by_id": by["id"],
+            "by_name": by["name"],
+            "now": sql.time(now),
+        },
+    )
+
+
+def insert_event(
+    sql: Sql, *, account_id: int, ticket_id: int, event_type: str, sequence: int, view: dict[str, Any], now: dt.datetime
+) -> int:
+    return sql.insert(
+        INSERT_EVENT,
+        {
+            "account_id": account_id,
+            "ticket_id": ticket_id,
+            "type": event_type,
+            "sequence": sequence,
+            "ticket": sql.json(view),
+            "now": sql.time(now),
+        },
+    )
+
+
+def enqueue(sql: Sql, jobs: Sequence[tuple[str, int]], now: dt.datetime) -> None:
+    """Jobs (kind, ref_id), due now: written with the change, as ``claimdesk.jobs.enqueue_many`` does."""
+    at = sql.time(now)
+    sql.run_many(INSERT_JOB, [{"kind": kind, "ref_id": ref_id, "now": at} for kind, ref_id in jobs])
