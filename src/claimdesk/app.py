@@ -126,19 +126,25 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(QuotaHeaders)
 
-    from .files.endpoints import router as files_router
-
-    app.include_router(files_router)
-
     from .accounts.endpoints import router as account_router
     from .events.endpoints import router as events_router
+    from .files.endpoints import router as files_router
     from .orders.endpoints import catalogue_router
     from .orders.endpoints import router as orders_router
     from .staff.endpoints import router as staff_router
     from .tickets.endpoints import router as tickets_router
     from .webhooks.endpoints import router as webhooks_router
 
-    for router in (account_router, orders_router, catalogue_router, tickets_router, staff_router, events_router):
+    # Routes are matched in this order, and no two routers share a path: the busiest come first.
+    for router in (
+        tickets_router,
+        orders_router,
+        files_router,
+        account_router,
+        catalogue_router,
+        events_router,
+        staff_router,
+        webhooks_router,
+    ):
         app.include_router(router)
-    app.include_router(webhooks_router)
     return app

@@ -60,6 +60,7 @@ class Sql:
         self.connection = connection
         self.postgresql = dialect == "postgresql"
         self.cursor = connection.cursor()
+        self._time: tuple[dt.datetime, Any] | None = None
 
     def _text(self, statement: Statement) -> str:
         return statement.postgresql if self.postgresql else statement.sqlite
@@ -89,8 +90,12 @@ class Sql:
 
     def time(self, value: dt.datetime) -> Any:
         """A UTC time as the column stores it (as SQLAlchemy's UTCDateTime would write it)."""
+        if self._time is not None and self._time[0] is value:  # one change writes one time to many rows
+            return self._time[1]
         naive = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return naive if self.postgresql else naive.strftime(_SQLITE_TIME)
+        stored = naive if self.postgresql else naive.strftime(_SQLITE_TIME)
+        self._time = (value, stored)
+        return stored
 
     @staticmethod
     def json(value: Any) -> str:
@@ -212,19 +217,31 @@ class GroupCommit:
 def run_in_transaction(
     engine: sa.Engine, unit: Callable[Concatenate[Sql, P], T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
-    """``unit(sql, ...)`` in a transaction of its own on a pooled connection; commits unless it raises."""
-    pooled = engine.raw_connection()
-    try:
-        sql = Sql(pooled.driver_connection, engine.dialect.name)
+    """``unit(sql, ...)`` in a transaction of its own on a pooled connection; commits unless it raises.
+
+    A unit that hits a unique constraint is run once more from the start: a concurrent transaction (another
+    process) inserted the same row first, and the second run sees it (an idempotent retry, for example).
+    """
+    integrity_error = engine.dialect.loaded_dbapi.IntegrityError
+    for attempt in (1, 2):
+        pooled = engine.raw_connection()
         try:
-            result = unit(sql, *args, **kwargs)
-        except BaseException:
-            pooled.rollback()
-            raise
-        pooled.commit()
-        return result
-    finally:
-        pooled.close()
+            sql = Sql(pooled.driver_connection, engine.dialect.name)
+            try:
+                result = unit(sql, *args, **kwargs)
+                pooled.commit()
+            except integrity_error:
+                pooled.rollback()
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                pooled.rollback()
+                raise
+            return result
+        finally:
+            pooled.close()
+    raise AssertionError("unreachable")
 
 
 async def run_unit(

@@ -57,9 +57,13 @@ class KeyCache:
 # costs a hop to the thread pool on every request.
 
 
-async def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -110,10 +114,23 @@ async def current_actor(request: Request, services: ServicesDep) -> Actor:
     return await _authenticate(request, services)
 
 
-async def current_reseller(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+def _reseller_only(actor: Actor) -> Actor:
     if actor.is_staff:
         raise Forbidden("This endpoint is for reseller keys; staff use the /staff endpoints.")
     return actor
+
+
+async def current_reseller(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    return _reseller_only(actor)
+
+
+async def reseller_and_body(request: Request) -> tuple[Services, Actor, Any]:
+    """What ResellerDep, ServicesDep and JsonBody give, in the same order (401/403/429 before the body is
+    read), for the busiest route, which calls it directly: FastAPI's dependency resolver cost it a fifth of
+    a ticket's time."""
+    services = services_of(request)
+    actor = _reseller_only(await _authenticate(request, services))
+    return services, actor, await read_json(request, services.settings.max_body_bytes)
 
 
 async def current_staff(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep
+from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep, reseller_and_body
 from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, error_responses
 
 from . import lifecycle, service
@@ -27,8 +27,9 @@ router = APIRouter(tags=["tickets"])
         **error_responses(400, 401, 409, 413, 415, 422, 429),
     },
 )
-async def create_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
+async def create_ticket(request: Request) -> JSONResponse:
     """File a complaint about product lines of one of your orders (the guide's "Ticket breakdown")."""
+    services, actor, body = await reseller_and_body(request)
     draft = service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
     filed = await services.db.run_write(service.file_ticket, actor, draft)
     if filed.view is not None:

@@ -151,7 +151,35 @@ def unsolved_holder(sql: Sql, order_id: int, reason: str, line_ids: Sequence[int
     return Holder(TicketRow(*row[:4]), row[4])
 
 
-@dataclass(frozen=True, slots=True)
+# The rows of a new ticket. They are also what its first view is built from (they have what
+# ``presenter.TicketLike`` and friends ask for), so that the view needs no ORM objects and no read-back.
+
+
+@dataclass(slots=True)
+class NewFile:
+    uri: str
+    position: int
+    id: int = 0
+    state: str = "pending"
+    filename: str | None = None
+    error: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    thumbnail_key: str | None = None
+
+
+@dataclass(slots=True)
+class NewLine:
+    order_product_id: int
+    position: int
+    amount: int
+    files: list[NewFile]
+    id: int = 0
+    granted: int | None = None
+
+
+@dataclass(slots=True)
 class NewTicket:
     account_id: int
     order_id: int
@@ -161,10 +189,36 @@ class NewTicket:
     suggested_solution: str
     contact_email: str
     body_hash: str
+    created_at: dt.datetime
+    products: list[NewLine]
+    id: int = 0
+    status: str = TicketStatus.OPEN.value
+    resolution: dict[str, Any] | None = None
+
+    @property
+    def updated_at(self) -> dt.datetime:
+        return self.created_at
 
 
-def insert_ticket(sql: Sql, ticket: NewTicket, now: dt.datetime) -> int:
-    return sql.insert(
+@dataclass(frozen=True, slots=True)
+class NewHistory:
+    ticket_id: int
+    action: str
+    status: str
+    by_type: str
+    by_id: int | None
+    by_name: str | None
+    at: dt.datetime
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {}
+
+
+def insert_ticket(sql: Sql, ticket: NewTicket) -> list[int]:
+    """The ticket, its product lines and their files; sets their ids. Returns the files' ids."""
+    now = sql.time(ticket.created_at)
+    ticket.id = sql.insert(
         INSERT_TICKET,
         {
             "account_id": ticket.account_id,
@@ -174,44 +228,48 @@ def insert_ticket(sql: Sql, ticket: NewTicket, now: dt.datetime) -> int:
             "reason": ticket.reason,
             "suggested_solution": ticket.suggested_solution,
             "contact_email": ticket.contact_email,
-            "status": TicketStatus.OPEN.value,
+            "status": ticket.status,
             "body_hash": ticket.body_hash,
-            "now": sql.time(now),
+            "now": now,
         },
     )
+    file_ids = []
+    for line in ticket.products:
+        line.id = sql.insert(
+            INSERT_LINE,
+            {
+                "ticket_id": ticket.id,
+                "order_product_id": line.order_product_id,
+                "position": line.position,
+                "amount": line.amount,
+            },
+        )
+        for file in line.files:
+            file.id = sql.insert(
+                INSERT_FILE,
+                {
+                    "ticket_id": ticket.id,
+                    "ticket_product_id": line.id,
+                    "position": file.position,
+                    "uri": file.uri,
+                    "now": now,
+                },
+            )
+            file_ids.append(file.id)
+    return file_ids
 
 
-def insert_line(sql: Sql, *, ticket_id: int, order_product_id: int, position: int, amount: int) -> int:
-    return sql.insert(
-        INSERT_LINE,
-        {"ticket_id": ticket_id, "order_product_id": order_product_id, "position": position, "amount": amount},
-    )
-
-
-def insert_file(sql: Sql, *, ticket_id: int, ticket_product_id: int, position: int, uri: str, now: dt.datetime) -> int:
-    return sql.insert(
-        INSERT_FILE,
-        {
-            "ticket_id": ticket_id,
-            "ticket_product_id": ticket_product_id,
-            "position": position,
-            "uri": uri,
-            "now": sql.time(now),
-        },
-    )
-
-
-def insert_history(sql: Sql, *, ticket_id: int, action: str, status: str, by: dict[str, Any], now: dt.datetime) -> None:
+def insert_history(sql: Sql, entry: NewHistory) -> None:
     sql.run(
         INSERT_HISTORY,
         {
-            "ticket_id": ticket_id,
-            "action": action,
-            "status": status,
-            "by_type": by["type"],
-            "by_id": by["id"],
-            "by_name": by["name"],
-            "now": sql.time(now),
+            "ticket_id": entry.ticket_id,
+            "action": entry.action,
+            "status": entry.status,
+            "by_type": entry.by_type,
+            "by_id": entry.by_id,
+            "by_name": entry.by_name,
+            "now": sql.time(entry.at),
         },
     )
 

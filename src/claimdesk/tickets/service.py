@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -19,7 +18,7 @@ from claimdesk.accounts.service import Actor
 from claimdesk.events.service import DISPATCH_JOB, EventType
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.jobs import enqueue_many
-from claimdesk.models import EvidenceFile, HistoryEntry, Order, Ticket, TicketProduct, utcnow
+from claimdesk.models import EvidenceFile, Order, Ticket, utcnow
 from claimdesk.netguard import url_problems
 from claimdesk.rawdb import Sql
 from claimdesk.rules.catalogue import Reason
@@ -236,7 +235,16 @@ def _store(
 ) -> Filed:
     assert actor.id is not None
     now = utcnow()
-    new = repository.NewTicket(
+    related = Related(orders={order.id: order.external_id})
+    lines = []
+    for position, line in enumerate(parsed.products):
+        order_line = facts.lines[product_key(line.id)]
+        related.lines[order_line.line_id] = (order_line.ref, order_line.code)
+        files = [repository.NewFile(uri=f.uri, position=i) for i, f in enumerate(line.files or [])]
+        lines.append(
+            repository.NewLine(order_product_id=order_line.line_id, position=position, amount=line.amount, files=files)
+        )
+    ticket = repository.NewTicket(
         account_id=actor.id,
         order_id=order.id,
         external_id=parsed.id,
@@ -245,62 +253,37 @@ def _store(
         suggested_solution=parsed.suggested_solution.value,
         contact_email=parsed.contact_email,
         body_hash=digest,
-    )
-    number = repository.insert_ticket(sql, new, now)
-    # Everything the view shows is what was just written: it is built from memory, not read back.
-    ticket = Ticket(
-        id=number,
-        **dataclasses.asdict(new),
-        status=TicketStatus.OPEN.value,
-        resolution=None,
         created_at=now,
-        updated_at=now,
+        products=lines,
     )
-    related = Related(orders={order.id: order.external_id})
-    products = []
-    file_ids = []
-    for position, line in enumerate(parsed.products):
-        order_line = facts.lines[product_key(line.id)]
-        related.lines[order_line.line_id] = (order_line.ref, order_line.code)
-        line_id = repository.insert_line(
-            sql, ticket_id=number, order_product_id=order_line.line_id, position=position, amount=line.amount
-        )
-        products.append(
-            TicketProduct(id=line_id, order_product_id=order_line.line_id, amount=line.amount, granted=None)
-        )
-        for file_position, file in enumerate(line.files or []):
-            file_id = repository.insert_file(
-                sql, ticket_id=number, ticket_product_id=line_id, position=file_position, uri=file.uri, now=now
-            )
-            file_ids.append(file_id)
-            related.line_files[line_id].append(EvidenceFile(id=file_id, uri=file.uri, state="pending"))
-    ticket.products = products
-    by = actor.as_dict()
-    repository.insert_history(sql, ticket_id=number, action="created", status=TicketStatus.OPEN.value, by=by, now=now)
-    related.history[number] = [
-        HistoryEntry(
-            action="created",
-            status=TicketStatus.OPEN.value,
-            details={},
-            by_type=by["type"],
-            by_id=by["id"],
-            by_name=by["name"],
-            at=now,
-        )
-    ]
+    file_ids = repository.insert_ticket(sql, ticket)
+    created = repository.NewHistory(
+        ticket_id=ticket.id,
+        action="created",
+        status=ticket.status,
+        by_type=actor.type.value,
+        by_id=actor.id,
+        by_name=actor.name,
+        at=now,
+    )
+    repository.insert_history(sql, created)
+    # Everything the view shows is what was just written: it is built from the rows, not read back.
+    for line_row in lines:
+        related.line_files[line_row.id] = list(line_row.files)
+    related.history[ticket.id] = [created]
     view = render(ticket, related, Audience.RESELLER)
     # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
     event_id = repository.insert_event(
         sql,
         account_id=actor.id,
-        ticket_id=number,
+        ticket_id=ticket.id,
         event_type=EventType.TICKET_CREATED.value,
         sequence=1,
         view=view,
         now=now,
     )
     repository.enqueue(sql, [(FETCH_FILE_JOB, file_id) for file_id in file_ids] + [(DISPATCH_JOB, event_id)], now)
-    return Filed(number, created=True, view=view)
+    return Filed(ticket.id, created=True, view=view)
 
 
 _TICKET_BY_ID = sa.select(Ticket).where(
