@@ -14,13 +14,11 @@ row locks let units on different orders run side by side and its own commit path
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
-import json
 import logging
-import queue
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 import sqlalchemy as sa
+
+from .jsonfmt import json_text
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -61,6 +61,11 @@ class Sql:
         self.postgresql = dialect == "postgresql"
         self.cursor = connection.cursor()
         self._time: tuple[dt.datetime, Any] | None = None
+        # Set while a unit of a group runs: its first write opens a savepoint to roll back to. A unit that
+        # only reads (most refusals) costs no savepoint, and a savepoint that succeeded is never released
+        # on its own: the batch's COMMIT takes them all.
+        self._savepoint_due = False
+        self._savepoint_open = False
 
     def _text(self, statement: Statement) -> str:
         return statement.postgresql if self.postgresql else statement.sqlite
@@ -76,17 +81,26 @@ class Sql:
         return rows
 
     def run(self, statement: Statement, params: dict[str, Any]) -> None:
+        self._before_write()
         self.cursor.execute(self._text(statement), params)
 
     def run_many(self, statement: Statement, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
+            self._before_write()
             self.cursor.executemany(self._text(statement), rows)
 
     def insert(self, statement: Statement, params: dict[str, Any]) -> int:
         """Run an ``INSERT ... RETURNING id`` and return the id."""
+        self._before_write()
         row = self.one(statement, params)
         assert row is not None
         return int(row[0])
+
+    def _before_write(self) -> None:
+        if self._savepoint_due:
+            self.cursor.execute("SAVEPOINT unit")
+            self._savepoint_due = False
+            self._savepoint_open = True
 
     def time(self, value: dt.datetime) -> Any:
         """A UTC time as the column stores it (as SQLAlchemy's UTCDateTime would write it)."""
@@ -100,17 +114,17 @@ class Sql:
     @staticmethod
     def json(value: Any) -> str:
         """A JSON column's value: text on SQLite; PostgreSQL casts the untyped text parameter to json."""
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json_text(value)
 
-    def savepoint(self) -> None:
-        self.cursor.execute("SAVEPOINT unit")
+    def start_unit(self) -> None:
+        self._savepoint_due = True
+        self._savepoint_open = False
 
-    def release(self) -> None:
-        self.cursor.execute("RELEASE SAVEPOINT unit")
-
-    def rollback_to(self) -> None:
-        self.cursor.execute("ROLLBACK TO SAVEPOINT unit")
-        self.cursor.execute("RELEASE SAVEPOINT unit")
+    def undo_unit(self) -> None:
+        """Roll back what the unit started by ``start_unit`` wrote, if it wrote anything."""
+        if self._savepoint_open:
+            self.cursor.execute("ROLLBACK TO SAVEPOINT unit")
+        self._savepoint_due = self._savepoint_open = False
 
 
 Unit = Callable[..., Any]
@@ -121,11 +135,10 @@ class _Queued:
     unit: Unit
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():  # the client went away; the unit's work stands (or was rolled back) regardless
+    if future.done():  # the client went away; the unit's work stands (or was rolled back) regardless
         return
     if error is not None:
         future.set_exception(error)
@@ -134,84 +147,111 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 
 
 class GroupCommit:
-    """One thread, one SQLite write connection; each batch of queued units is one transaction."""
+    """One SQLite write connection; the units queued while a batch commits make the next batch.
 
-    max_batch = 128
+    The units run on the event loop itself: handing each one to a writer thread cost more than the unit
+    (a thread switch and a GIL hand-over for every statement). Only the waits leave the loop: the COMMIT
+    (the disk flush) and, when another process holds the database, the BEGIN. While a batch commits, the
+    loop goes on reading requests, which queue up for the next batch.
+    """
+
+    max_batch = 64
 
     def __init__(self, engine: sa.Engine, lock: threading.Lock) -> None:
         self._engine = engine
         self._lock = lock  # the Database's write lock: ORM writers of this process queue on it too
-        self._queue: queue.SimpleQueue[_Queued | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Queued]] = {}
+        self._pooled: Any = None
 
     async def submit(self, unit: Unit, *args: Any) -> Any:
-        self._ensure_started()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put(_Queued(unit, args, future, loop))
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            drain = loop.create_task(self._drain(loop, pending))
+            drain.add_done_callback(_log_failure)
+        pending.append(_Queued(unit, args, future))
         return await future
 
-    def _ensure_started(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="claimdesk-group-commit", daemon=True)
-                self._thread.start()
+    async def _drain(self, loop: asyncio.AbstractEventLoop, pending: list[_Queued]) -> None:
+        try:
+            while pending:
+                batch = pending[: self.max_batch]
+                del pending[: len(batch)]
+                await self._run_batch(batch)
+        finally:
+            del self._pending[loop]  # the next unit starts a new drain
+            for item in pending:  # only when the drain itself was cancelled (the server is stopping)
+                item.future.cancel()
+
+    def _sql(self) -> Sql:
+        if self._pooled is None:
+            self._pooled = self._engine.raw_connection()
+            # Fail at once when another process holds the database: the waiting is done in a thread.
+            self._pooled.driver_connection.execute("PRAGMA busy_timeout=0")
+        return Sql(self._pooled.driver_connection, "sqlite")
+
+    async def _run_batch(self, batch: list[_Queued]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = [(None, asyncio.CancelledError())] * len(batch)
+        try:
+            if not self._lock.acquire(blocking=False):
+                # Not cancellable: it returns holding the lock, which the finally below releases.
+                await anyio.to_thread.run_sync(self._lock.acquire)
+            try:
+                sql = self._sql()
+                try:
+                    await self._begin(sql)
+                    outcomes = [self._run_unit(sql, item) for item in batch]
+                    await anyio.to_thread.run_sync(sql.cursor.execute, "COMMIT")
+                except Exception as exc:  # begin or commit failed: nothing of the batch is stored
+                    log.exception("a group commit failed; its %d units are answered with the error", len(batch))
+                    if sql.connection.in_transaction:
+                        sql.cursor.execute("ROLLBACK")
+                    outcomes = [(None, exc)] * len(batch)
+            finally:
+                self._lock.release()
+        finally:
+            for item, (result, error) in zip(batch, outcomes, strict=True):
+                _settle(item.future, result, error)
+
+    @staticmethod
+    async def _begin(sql: Sql) -> None:
+        try:
+            sql.cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # busy: another process writes; wait for it off the loop
+            await anyio.to_thread.run_sync(_begin_waiting, sql)
+
+    @staticmethod
+    def _run_unit(sql: Sql, item: _Queued) -> tuple[Any, BaseException | None]:
+        sql.start_unit()
+        try:
+            result = item.unit(sql, *item.args)
+        except Exception as exc:  # the unit's error goes to its caller; the batch goes on
+            sql.undo_unit()
+            return None, exc
+        return result, None
 
     def stop(self) -> None:
-        with self._start_lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout=30)
-
-    def _serve(self) -> None:
-        pooled = self._engine.raw_connection()
-        try:
-            sql = Sql(pooled.driver_connection, "sqlite")
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                while len(batch) < self.max_batch:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        self._queue.put(None)  # stop after this batch
-                        break
-                    batch.append(item)
-                self._run_batch(sql, batch)
-        finally:
-            pooled.close()
-
-    def _run_batch(self, sql: Sql, batch: list[_Queued]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
-        with self._lock:
+        if self._pooled is not None and self._lock.acquire(timeout=30):
             try:
-                sql.cursor.execute("BEGIN IMMEDIATE")
-                for item in batch:
-                    sql.savepoint()
-                    try:
-                        outcomes.append((item.unit(sql, *item.args), None))
-                        sql.release()
-                    except Exception as exc:  # the unit's error goes to its caller; the batch goes on
-                        sql.rollback_to()
-                        outcomes.append((None, exc))
-                sql.cursor.execute("COMMIT")
-            except Exception as exc:  # begin or commit failed: nothing of the batch is stored
-                log.exception("a group commit failed; its %d units are answered with the error", len(batch))
-                if sql.connection.in_transaction:
-                    sql.cursor.execute("ROLLBACK")
-                outcomes = [(None, exc)] * len(batch)
-        for item, (result, error) in zip(batch, outcomes, strict=True):
-            # RuntimeError: the caller's event loop is closed, the server is shutting down.
-            with contextlib.suppress(RuntimeError):
-                item.loop.call_soon_threadsafe(_settle, item.future, result, error)
+                self._pooled.close()
+                self._pooled = None
+            finally:
+                self._lock.release()
+
+
+def _begin_waiting(sql: Sql) -> None:
+    sql.cursor.execute("PRAGMA busy_timeout=30000")
+    try:
+        sql.cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        sql.cursor.execute("PRAGMA busy_timeout=0")
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the group commit stopped", exc_info=task.exception())
 
 
 def run_in_transaction(

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep, reseller_and_body
 from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, error_responses
+from claimdesk.jsonfmt import FastJSONResponse
 
 from . import lifecycle, service
 from .presenter import Audience, ticket_view, ticket_views
@@ -33,7 +34,7 @@ async def create_ticket(request: Request) -> JSONResponse:
     draft = service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
     filed = await services.db.run_write(service.file_ticket, actor, draft)
     if filed.view is not None:
-        return JSONResponse({"status": "open", "message": "Ticket received", "ticket": filed.view}, status_code=201)
+        return FastJSONResponse({"status": "open", "message": "Ticket received", "ticket": filed.view}, status_code=201)
     view = await run_in_threadpool(services.db.read, service.reseller_view, filed.number)
     return JSONResponse({"status": view["status"], "message": "Ticket already received", "ticket": view})
 
