@@ -66,7 +66,7 @@ class Database:
         write_engine = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write = sessionmaker(write_engine, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.is_sqlite else None
-        self._group = GroupCommit(self.engine, self._write_lock) if self._write_lock is not None else None
+        self.group = GroupCommit(self.engine, self._write_lock) if self._write_lock is not None else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -92,7 +92,7 @@ class Database:
     async def run_write(self, unit: Callable[Concatenate[Sql, P], T], *args: Any) -> T:
         """``unit(sql, *args)`` as a unit of work on the DBAPI fast path (``claimdesk.rawdb``), off the event
         loop; answered after the commit. On SQLite it shares one commit with the units queued beside it."""
-        return await run_unit(self.engine, self._group, unit, *args)
+        return await run_unit(self.engine, self.group, unit, *args)
 
     async def run_read(self, unit: Callable[Concatenate[Sql, P], T], *args: Any) -> T:
         """``unit(sql, *args)`` on the fast path, for a unit that only reads."""
@@ -103,6 +103,6 @@ class Database:
             return fn(session, *args, **kwargs)
 
     def dispose(self) -> None:
-        if self._group is not None:
-            self._group.stop()
+        if self.group is not None:
+            self.group.stop()
         self.engine.dispose()

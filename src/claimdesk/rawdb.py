@@ -162,6 +162,7 @@ class GroupCommit:
         self._lock = lock  # the Database's write lock: ORM writers of this process queue on it too
         self._pending: dict[asyncio.AbstractEventLoop, list[_Queued]] = {}
         self._pooled: Any = None
+        self.commits = 0  # batches committed, for tests and metrics
 
     async def submit(self, unit: Unit, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -204,6 +205,7 @@ class GroupCommit:
                     await self._begin(sql)
                     outcomes = [self._run_unit(sql, item) for item in batch]
                     await anyio.to_thread.run_sync(sql.cursor.execute, "COMMIT")
+                    self.commits += 1
                 except Exception as exc:  # begin or commit failed: nothing of the batch is stored
                     log.exception("a group commit failed; its %d units are answered with the error", len(batch))
                     if sql.connection.in_transaction:
@@ -267,6 +269,8 @@ def run_in_transaction(
         pooled = engine.raw_connection()
         try:
             sql = Sql(pooled.driver_connection, engine.dialect.name)
+            if not sql.postgresql:  # the connection autocommits (see db.py); writes go through GroupCommit
+                sql.cursor.execute("BEGIN")
             try:
                 result = unit(sql, *args, **kwargs)
                 pooled.commit()

@@ -1,0 +1,207 @@
+"""The fast path's unit of work: group commit on SQLite, a transaction per unit on PostgreSQL.
+
+What POST /tickets promises rests on these: a 201 is sent only after the commit, a refused ticket leaves
+nothing behind even when it shares a transaction with accepted ones, and a commit that fails answers every
+ticket of its batch with the error and stores none of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from claimdesk.db import Database
+from claimdesk.rawdb import Sql, Statement, run_in_transaction
+from claimdesk.testing.postgres import PostgresServer
+
+INSERT = Statement.of("INSERT INTO scratch (value) VALUES (:value) RETURNING id")
+COUNT = Statement.of("SELECT count(*) FROM scratch WHERE value = :value")
+
+
+class Refused(Exception):
+    pass
+
+
+def insert(sql: Sql, value: str) -> int:
+    return sql.insert(INSERT, {"value": value})
+
+
+def insert_then_refuse(sql: Sql, value: str) -> int:
+    sql.insert(INSERT, {"value": value})
+    raise Refused(value)
+
+
+def refuse(_sql: Sql, value: str) -> int:
+    raise Refused(value)
+
+
+def stored(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [row[0] for row in connection.execute("SELECT value FROM scratch ORDER BY id")]
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    path = tmp_path / "scratch.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        connection.execute(
+            "CREATE TABLE scratch (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE, parent_id INTEGER "
+            "REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    return path
+
+
+@pytest.fixture
+def sqlite_db(sqlite_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{sqlite_path}")
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+async def outcomes(db: Database, units: list[tuple[Any, str]]) -> list[Any]:
+    return await asyncio.gather(*(db.run_write(unit, value) for unit, value in units), return_exceptions=True)
+
+
+class TestGroupCommit:
+    def test_units_queued_together_share_one_commit(self, sqlite_db: Database, sqlite_path: Path) -> None:
+        values = [f"ticket-{i}" for i in range(20)]
+        results = asyncio.run(outcomes(sqlite_db, [(insert, v) for v in values]))
+        assert results == list(range(1, 21))
+        assert stored(sqlite_path) == values
+        assert sqlite_db.group is not None
+        assert sqlite_db.group.commits == 1
+
+    def test_a_refused_unit_leaves_nothing_and_its_batch_goes_on(self, sqlite_db: Database, sqlite_path: Path) -> None:
+        units = [(insert, "a"), (insert_then_refuse, "b"), (refuse, "c"), (insert, "d")]
+        results = asyncio.run(outcomes(sqlite_db, units))
+        assert results[0] == 1
+        assert isinstance(results[1], Refused)
+        assert isinstance(results[2], Refused)
+        assert isinstance(results[3], int)
+        assert stored(sqlite_path) == ["a", "d"]
+
+    def test_a_constraint_violated_by_one_unit_only_fails_that_unit(
+        self, sqlite_db: Database, sqlite_path: Path
+    ) -> None:
+        results = asyncio.run(outcomes(sqlite_db, [(insert, "same"), (insert, "same"), (insert, "other")]))
+        assert results[0] == 1
+        assert isinstance(results[1], sqlite3.IntegrityError)
+        assert stored(sqlite_path) == ["same", "other"]
+
+    def test_a_failed_commit_answers_every_unit_with_the_error_and_stores_none(
+        self, sqlite_db: Database, sqlite_path: Path
+    ) -> None:
+        dangling = Statement.of("INSERT INTO scratch (value, parent_id) VALUES (:value, 99) RETURNING id")
+
+        def insert_dangling(sql: Sql, value: str) -> int:
+            sql.run(Statement.of("PRAGMA foreign_keys=ON"), {})
+            return sql.insert(dangling, {"value": value})
+
+        # The deferred foreign key is checked at COMMIT, which therefore fails for the whole batch.
+        results = asyncio.run(outcomes(sqlite_db, [(insert, "a"), (insert_dangling, "b"), (insert, "c")]))
+        assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results
+        assert stored(sqlite_path) == []
+        # The connection is usable afterwards.
+        assert asyncio.run(outcomes(sqlite_db, [(insert, "after")])) == [1]
+        assert stored(sqlite_path) == ["after"]
+
+    def test_waits_for_another_process_off_the_event_loop(self, sqlite_db: Database, sqlite_path: Path) -> None:
+        other = sqlite3.connect(sqlite_path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process is writing
+        released = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+
+        async def scenario() -> tuple[Any, int]:
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            background = asyncio.create_task(ticker())
+            released.start()
+            result = await sqlite_db.run_write(insert, "waited")
+            background.cancel()
+            return result, ticks
+
+        try:
+            result, ticks = asyncio.run(scenario())
+        finally:
+            released.join()
+            other.close()
+        assert result == 1
+        assert ticks >= 20, "the event loop was blocked while the database was busy"
+        assert stored(sqlite_path) == ["waited"]
+
+
+def with_scratch(db: Database) -> Database:
+    metadata = sa.MetaData()
+    sa.Table(
+        "scratch",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("value", sa.String(100), nullable=False, unique=True),
+    )
+    metadata.create_all(db.engine)
+    return db
+
+
+class TestRunInTransaction:
+    @pytest.fixture
+    def scratch(self, db: Database) -> Database:
+        return with_scratch(db)
+
+    @pytest.fixture
+    def postgres_scratch(self, pg_server: PostgresServer) -> Iterator[Database]:
+        """On PostgreSQL only: on SQLite writers take turns (GroupCommit), so the race cannot happen."""
+        database = Database(pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}"))
+        try:
+            yield with_scratch(database)
+        finally:
+            database.dispose()
+
+    def test_commits_and_rolls_back(self, scratch: Database) -> None:
+        assert run_in_transaction(scratch.engine, insert, "kept") is not None
+        with pytest.raises(Refused):
+            run_in_transaction(scratch.engine, insert_then_refuse, "dropped")
+        assert run_in_transaction(scratch.engine, count, "kept") == 1
+        assert run_in_transaction(scratch.engine, count, "dropped") == 0
+
+    def test_a_unit_that_loses_a_unique_race_runs_again(self, postgres_scratch: Database) -> None:
+        """Another process inserts the same row between the unit's check and its insert: the second run
+        sees it, as an idempotent retry of a ticket must."""
+        scratch = postgres_scratch
+        runs = 0
+
+        def insert_once(sql: Sql, value: str) -> str:
+            nonlocal runs
+            runs += 1
+            if count(sql, value):
+                return "found"
+            if runs == 1:  # the concurrent insert, committed by someone else
+                run_in_transaction(scratch.engine, insert, value)
+            insert(sql, value)
+            return "inserted"
+
+        assert run_in_transaction(scratch.engine, insert_once, "ticket-1") == "found"
+        assert runs == 2
+        assert run_in_transaction(scratch.engine, count, "ticket-1") == 1
+
+
+def count(sql: Sql, value: str) -> int:
+    row = sql.one(COUNT, {"value": value})
+    assert row is not None
+    return int(row[0])
