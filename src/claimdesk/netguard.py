@@ -7,9 +7,12 @@ elsewhere by then), where the fetcher connects only to the address that was chec
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from urllib.parse import urlsplit
+
+import anyio.to_thread
 
 from .rules.problems import Problem
 
@@ -57,6 +60,26 @@ def check_url(url: str, *, allow_private: bool, resolve_names: bool = True) -> l
         if not is_public_address(address):
             raise UrlNotAllowed(f"{host} resolves to {address}, a private or reserved address")
     return addresses
+
+
+def is_literal(url: str) -> bool:
+    """Whether checking ``url`` needs no name lookup: its host is an IP address (or no valid host)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+async def url_problems_async(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Problem]:
+    """``url_problems`` from the event loop: names are looked up in a thread, never on the loop itself."""
+    if allow_private or all(is_literal(url) for _loc, url in urls):
+        return url_problems(urls, allow_private=allow_private)
+    return await anyio.to_thread.run_sync(functools.partial(url_problems, urls, allow_private=allow_private))
 
 
 def url_problems(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Problem]:

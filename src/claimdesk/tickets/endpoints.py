@@ -31,7 +31,7 @@ router = APIRouter(tags=["tickets"])
 async def create_ticket(request: Request) -> JSONResponse:
     """File a complaint about product lines of one of your orders (the guide's "Ticket breakdown")."""
     services, actor, body = await reseller_and_body(request)
-    draft = service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
+    draft = await service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
     filed = await services.db.run_write(service.file_ticket, actor, draft)
     if filed.view is not None:
         return FastJSONResponse({"status": "open", "message": "Ticket received", "ticket": filed.view}, status_code=201)
@@ -46,7 +46,7 @@ async def create_ticket(request: Request) -> JSONResponse:
 )
 async def validate_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> dict[str, bool]:
     """Check a ticket body exactly as POST /tickets would, storing nothing: {"valid": true} or the error."""
-    draft = service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
+    draft = await service.draft_ticket(body, allow_private_urls=services.settings.allow_private_urls)
     await services.db.run_read(service.check_ticket, actor, draft)
     return {"valid": True}
 

@@ -19,7 +19,7 @@ from claimdesk.events.service import DISPATCH_JOB, EventType
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.jobs import enqueue_many
 from claimdesk.models import EvidenceFile, Order, Ticket, utcnow
-from claimdesk.netguard import url_problems
+from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
 from claimdesk.rules.catalogue import Reason
 from claimdesk.rules.fields import is_clean_text, product_key
@@ -106,7 +106,8 @@ class Draft:
     digest: str
 
 
-def draft_ticket(body: Any, *, allow_private_urls: bool) -> Draft:
+async def draft_ticket(body: Any, *, allow_private_urls: bool) -> Draft:
+    """Runs on the event loop: only a file URL with a host name (to look up) takes a trip to a thread."""
     parsed, problems = parse(TicketIn, body)
     if parsed is not None:
         uris = [
@@ -114,7 +115,7 @@ def draft_ticket(body: Any, *, allow_private_urls: bool) -> Draft:
             for i, line in enumerate(parsed.products)
             for j, f in enumerate(line.files or [])
         ]
-        problems += url_problems(uris, allow_private=allow_private_urls)
+        problems += await url_problems_async(uris, allow_private=allow_private_urls)
     return Draft(body, parsed, problems, body_hash(body))
 
 

@@ -1,0 +1,54 @@
+"""The URL guard at submission, as POST /tickets calls it from the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from claimdesk.netguard import is_literal, url_problems_async
+
+
+@pytest.mark.parametrize(
+    ("url", "literal"),
+    [
+        ("https://93.184.215.14/a.jpg", True),
+        ("https://[2606:2800:220:1::]/a.jpg", True),
+        ("https://photos.example/a.jpg", False),
+        ("https://localhost/a.jpg", False),
+    ],
+)
+def test_only_ip_literals_need_no_lookup(url: str, literal: bool) -> None:
+    assert is_literal(url) is literal
+
+
+def test_a_slow_name_lookup_does_not_hold_up_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow_lookup(host: str, *_args: Any, **_kwargs: Any) -> list[Any]:
+        time.sleep(0.5)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+
+    async def scenario() -> tuple[list[Any], int]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        background = asyncio.create_task(ticker())
+        problems = await url_problems_async(
+            [("products.0.files.0.uri", "https://photos.example/a.jpg")], allow_private=False
+        )
+        background.cancel()
+        return problems, ticks
+
+    problems, ticks = asyncio.run(scenario())
+    # The name resolves to a private address: refused, and the loop went on meanwhile.
+    assert [(p.loc, p.code) for p in problems] == [("products.0.files.0.uri", "url_not_allowed")]
+    assert ticks >= 20
