@@ -100,6 +100,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # load, and their pauses were the slowest answers.
         gc.collect()
         gc.freeze()
+        # And collect the young generation every 20,000 allocations instead of 700: a request allocates
+        # thousands of short-lived objects, nearly all freed by reference counting; the default cadence
+        # spent 3% of the time finding no cycles.
+        gc.set_threshold(20_000, 10, 10)
         background = None
         if worker:
             from .worker import EmbeddedWorker
