@@ -11,6 +11,8 @@ import pytest
 
 from claimdesk.netguard import is_literal, url_problems_async
 
+from .loopwatch import await_counting_ticks
+
 
 @pytest.mark.parametrize(
     ("url", "literal"),
@@ -32,23 +34,8 @@ def test_a_slow_name_lookup_does_not_hold_up_the_event_loop(monkeypatch: pytest.
 
     monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
 
-    async def scenario() -> tuple[list[Any], int]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        background = asyncio.create_task(ticker())
-        problems = await url_problems_async(
-            [("products.0.files.0.uri", "https://photos.example/a.jpg")], allow_private=False
-        )
-        background.cancel()
-        return problems, ticks
-
-    problems, ticks = asyncio.run(scenario())
+    check = url_problems_async([("products.0.files.0.uri", "https://photos.example/a.jpg")], allow_private=False)
+    problems, ticks = asyncio.run(await_counting_ticks(check))
     # The name resolves to a private address: refused, and the loop went on meanwhile.
     assert [(p.loc, p.code) for p in problems] == [("products.0.files.0.uri", "url_not_allowed")]
     assert ticks >= 20

@@ -22,6 +22,8 @@ from claimdesk.db import Database
 from claimdesk.rawdb import Sql, Statement, run_in_transaction
 from claimdesk.testing.postgres import PostgresServer
 
+from .loopwatch import await_counting_ticks
+
 INSERT = Statement.of("INSERT INTO scratch (value) VALUES (:value) RETURNING id")
 COUNT = Statement.of("SELECT count(*) FROM scratch WHERE value = :value")
 
@@ -123,19 +125,8 @@ class TestGroupCommit:
         released = threading.Timer(0.5, lambda: other.execute("COMMIT"))
 
         async def scenario() -> tuple[Any, int]:
-            ticks = 0
-
-            async def ticker() -> None:
-                nonlocal ticks
-                while True:
-                    await asyncio.sleep(0.01)
-                    ticks += 1
-
-            background = asyncio.create_task(ticker())
             released.start()
-            result = await sqlite_db.run_write(insert, "waited")
-            background.cancel()
-            return result, ticks
+            return await await_counting_ticks(sqlite_db.run_write(insert, "waited"))
 
         try:
             result, ticks = asyncio.run(scenario())
