@@ -4,11 +4,12 @@ Measured on the intake path, SQLAlchemy's ORM and Core spent about ten times as 
 and its result as SQLite spent running it. The few statements of a hot path are therefore written by hand
 here, once, with ``:name`` parameters on every driver, and run on the driver's own cursor.
 
-On SQLite, whose writers take turns anyway, one thread owns a write connection and takes the queued units
-of work together: one transaction per batch, a savepoint per unit (a unit that fails leaves no trace), one
-commit, and only then the answers. A 201 still means the ticket is on disk; the disk is just asked once for
-many tickets. PostgreSQL runs each unit in its own transaction on a pooled connection, in a thread, since its
-row locks let units on different orders run side by side and its own commit path already groups flushes.
+On SQLite, whose writers take turns anyway, one write connection takes the queued units of work together
+(``GroupCommit``): one transaction per batch, a savepoint per unit that writes (a unit that fails leaves no
+trace), one commit, and only then the answers. A 201 still means the ticket is on disk; the disk is just
+asked once for many tickets. PostgreSQL runs each unit in its own transaction on a pooled connection, in a
+thread, since its row locks let units on different orders run side by side and its own commit path already
+groups flushes.
 """
 
 from __future__ import annotations
@@ -153,6 +154,10 @@ class GroupCommit:
     (a thread switch and a GIL hand-over for every statement). Only the waits leave the loop: the COMMIT
     (the disk flush) and, when another process holds the database, the BEGIN. While a batch commits, the
     loop goes on reading requests, which queue up for the next batch.
+
+    The batch holds the Database's write lock, which the ORM's writers of this process take too. They run
+    in threads (sync endpoints, the worker), never on the event loop, where they would wait for a lock that
+    only the loop can release.
     """
 
     max_batch = 64
@@ -162,6 +167,7 @@ class GroupCommit:
         self._lock = lock  # the Database's write lock: ORM writers of this process queue on it too
         self._pending: dict[asyncio.AbstractEventLoop, list[_Queued]] = {}
         self._pooled: Any = None
+        self._connection: Sql | None = None
         self.commits = 0  # batches committed, for tests and metrics
 
     async def submit(self, unit: Unit, *args: Any) -> Any:
@@ -187,11 +193,12 @@ class GroupCommit:
                 item.future.cancel()
 
     def _sql(self) -> Sql:
-        if self._pooled is None:
+        if self._connection is None:
             self._pooled = self._engine.raw_connection()
             # Fail at once when another process holds the database: the waiting is done in a thread.
             self._pooled.driver_connection.execute("PRAGMA busy_timeout=0")
-        return Sql(self._pooled.driver_connection, "sqlite")
+            self._connection = Sql(self._pooled.driver_connection, "sqlite")
+        return self._connection
 
     async def _run_batch(self, batch: list[_Queued]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = [(None, asyncio.CancelledError())] * len(batch)
@@ -238,7 +245,7 @@ class GroupCommit:
         if self._pooled is not None and self._lock.acquire(timeout=30):
             try:
                 self._pooled.close()
-                self._pooled = None
+                self._pooled = self._connection = None
             finally:
                 self._lock.release()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,8 +85,8 @@ def create_order(session: Session, actor: Actor, body: Any, *, allow_private_url
     return order
 
 
-# The statements of the intake path are built once: building and keying a statement per call cost
-# SQLAlchemy as much as running it.
+# The items of each line that tickets claim; rejected tickets give theirs back. (POST /tickets asks the
+# same of the lines it names with a hand-written statement: tickets/repository.py.)
 _CLAIMED = (
     sa.select(sa.func.coalesce(sa.func.sum(TicketProduct.amount), 0))
     .join(Ticket, Ticket.id == TicketProduct.ticket_id)
@@ -101,20 +101,11 @@ _LINES = (
     .where(OrderProduct.order_id == sa.bindparam("order_id"))
     .order_by(OrderProduct.position)
 )
-_NAMED_LINES = _LINES.where(OrderProduct.key.in_(sa.bindparam("keys", expanding=True)))
-_ORDER = sa.select(Order).where(
-    Order.account_id == sa.bindparam("account_id"), Order.external_id == sa.bindparam("external_id")
-)
-_ORDER_FOR_UPDATE = _ORDER.with_for_update()
 
 
-def order_facts(session: Session, order: Order, keys: Collection[str] | None = None) -> OrderFacts:
-    """The order's lines (only those named by ``keys``, when given) with the items claimed of each by the
-    order's tickets; rejected tickets give theirs back. One query."""
-    if keys is None:
-        rows = session.execute(_LINES, {"order_id": order.id})
-    else:
-        rows = session.execute(_NAMED_LINES, {"order_id": order.id, "keys": list(keys)})
+def order_facts(session: Session, order: Order) -> OrderFacts:
+    """The order's lines with the items claimed of each by the order's tickets. One query."""
+    rows = session.execute(_LINES, {"order_id": order.id})
     return OrderFacts(
         customer_email=order.customer_email,
         lines={
@@ -122,12 +113,6 @@ def order_facts(session: Session, order: Order, keys: Collection[str] | None = N
             for p, total in rows
         },
     )
-
-
-def find_order(session: Session, account_id: int, external_id: str, *, for_update: bool = False) -> Order | None:
-    query = _ORDER_FOR_UPDATE if for_update else _ORDER
-    order: Order | None = session.scalar(query, {"account_id": account_id, "external_id": external_id})
-    return order
 
 
 def _find(session: Session, account_id: int, query: OrderQuery) -> Order | None:
