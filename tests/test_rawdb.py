@@ -119,6 +119,30 @@ class TestGroupCommit:
         assert asyncio.run(outcomes(sqlite_db, [(insert, "after")])) == [1]
         assert stored(sqlite_path) == ["after"]
 
+    def test_a_connection_that_cannot_roll_back_is_replaced(self, sqlite_db: Database, sqlite_path: Path) -> None:
+        group = sqlite_db.group
+        assert group is not None
+        assert asyncio.run(outcomes(sqlite_db, [(insert, "before")])) == [1]
+        connection = group._sql()  # the test breaks the group's own connection
+        real = connection.cursor
+
+        class Broken:
+            """A cursor whose COMMIT and ROLLBACK fail, as on a disk that went away."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def execute(self, statement: str, *params: Any) -> Any:
+                if statement in ("COMMIT", "ROLLBACK"):
+                    raise sqlite3.OperationalError("disk I/O error")
+                return real.execute(statement, *params)
+
+        connection.cursor = Broken()
+        failed = asyncio.run(outcomes(sqlite_db, [(insert, "lost")]))
+        assert isinstance(failed[0], sqlite3.OperationalError)
+        assert asyncio.run(outcomes(sqlite_db, [(insert, "after")])) == [2]
+        assert stored(sqlite_path) == ["before", "after"]
+
     def test_waits_for_another_process_off_the_event_loop(self, sqlite_db: Database, sqlite_path: Path) -> None:
         other = sqlite3.connect(sqlite_path, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")  # another process is writing

@@ -215,14 +215,23 @@ class GroupCommit:
                     self.commits += 1
                 except Exception as exc:  # begin or commit failed: nothing of the batch is stored
                     log.exception("a group commit failed; its %d units are answered with the error", len(batch))
-                    if sql.connection.in_transaction:
-                        sql.cursor.execute("ROLLBACK")
+                    self._roll_back(sql)
                     outcomes = [(None, exc)] * len(batch)
             finally:
                 self._lock.release()
         finally:
             for item, (result, error) in zip(batch, outcomes, strict=True):
                 _settle(item.future, result, error)
+
+    def _roll_back(self, sql: Sql) -> None:
+        """End the failed batch's transaction; a connection that cannot is replaced for the next batch."""
+        try:
+            if sql.connection.in_transaction:
+                sql.cursor.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("the group commit's connection is replaced")
+            self._pooled.invalidate()
+            self._pooled = self._connection = None
 
     @staticmethod
     async def _begin(sql: Sql) -> None:
