@@ -1,6 +1,8 @@
-"""POST /tickets throughput and latency at 32 concurrent clients on SQLite, beside the bare ASGI app.
+"""POST /tickets throughput and latency at 32 concurrent clients, beside the bare ASGI app on SQLite.
 
 Run by hand (the machine should be otherwise idle):  .venv/bin/python bench/run_intake.py [--seconds 15]
+``--database postgresql`` measures claimdesk on a throwaway PostgreSQL cluster (fsync off, as in the tests);
+``--spread N`` files concurrent tickets against N orders in turn instead of one order at a time.
 
 Both servers run as separate processes (uvicorn, one worker each); the load comes from wrk (C, its own
 process) with bench/tickets.lua, 2 threads and 32 connections. Prints one line per server and the ratio.
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from claimdesk.testing.postgres import PostgresServer
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PYTHON = sys.executable
@@ -39,8 +43,8 @@ def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def wrk(url: str, seconds: int, key: str, run: str) -> dict[str, float]:
-    env = {**os.environ, "BENCH_KEY": key, "BENCH_RUN": run, "BENCH_THREADS": "2"}
+def wrk(url: str, seconds: int, key: str, run: str, spread: int = 1) -> dict[str, float]:
+    env = {**os.environ, "BENCH_KEY": key, "BENCH_RUN": run, "BENCH_THREADS": "2", "BENCH_SPREAD": str(spread)}
     out = subprocess.run(
         ["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "10s", "-s", str(HERE / "tickets.lua"), url],
         check=True,
@@ -102,8 +106,7 @@ def new_account(url: str) -> str:
     return key
 
 
-def bench_claimdesk(workdir: Path, seconds: int, expected_rate: float) -> dict[str, float]:
-    url = f"sqlite:///{workdir / 'claimdesk.db'}"
+def bench_claimdesk(url: str, workdir: Path, seconds: int, expected_rate: float, spread: int) -> dict[str, float]:
     key = new_account(url)
     env = {
         **os.environ,
@@ -117,7 +120,7 @@ def bench_claimdesk(workdir: Path, seconds: int, expected_rate: float) -> dict[s
     )
     try:
         wait_up("http://127.0.0.1:8102/openapi.json")
-        orders = int(expected_rate * seconds / 1400) + 2
+        orders = int(expected_rate * seconds / 1400) + spread + 1
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url="http://127.0.0.1:8102", headers=headers, timeout=30) as client:
             for number in range(1, orders + 1):
@@ -128,7 +131,7 @@ def bench_claimdesk(workdir: Path, seconds: int, expected_rate: float) -> dict[s
                 }
                 response = client.post("/order", json=body)
                 response.raise_for_status()
-        return wrk("http://127.0.0.1:8102/tickets", seconds, key, "cd")
+        return wrk("http://127.0.0.1:8102/tickets", seconds, key, "cd", spread)
     finally:
         stop(server)
 
@@ -137,16 +140,32 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--max-rate", type=float, default=8000, help="upper bound of the rate (sizes the seed)")
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="claimdesk's database; postgresql starts a throwaway cluster (fsync off) with initdb/pg_ctl",
+    )
+    parser.add_argument("--spread", type=int, default=1, help="spread concurrent tickets over this many orders")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="claimdesk-bench-"))
     try:
         bare = bench_bare(workdir, args.seconds)
-        ours = bench_claimdesk(workdir, args.seconds, args.max_rate)
+        if args.database == "postgresql":
+            postgres = PostgresServer().start()
+            try:
+                url = postgres.create_database("bench")
+                ours = bench_claimdesk(url, workdir, args.seconds, args.max_rate, args.spread)
+            finally:
+                postgres.stop()
+        else:
+            url = f"sqlite:///{workdir / 'claimdesk.db'}"
+            ours = bench_claimdesk(url, workdir, args.seconds, args.max_rate, args.spread)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    for name, result in (("bare ASGI + sqlite3", bare), ("claimdesk POST /tickets", ours)):
+    for name, result in (("bare ASGI + sqlite3", bare), (f"claimdesk on {args.database}", ours)):
         rate = result["requests"] / result["seconds"]
         print(
             f"{name:26s} {rate:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "

@@ -8,6 +8,7 @@ local run = os.getenv("BENCH_RUN") or "r"
 local counter = 0
 local threads = {}
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
+local spread = tonumber(os.getenv("BENCH_SPREAD") or "1")
 
 function setup(thread)
   thread:set("tid", #threads)
@@ -19,11 +20,15 @@ function init(args)
 end
 
 request = function()
+  -- Ticket n goes to one of `spread` orders in turn (1: all concurrent tickets on one order, which
+  -- PostgreSQL's order-row lock serializes); within an order, each (product, reason) pair once.
   local n = counter * nthreads + tid
   counter = counter + 1
-  local reason = reasons[(n % 14) + 1]
-  local product = math.floor(n / 14) % 100 + 1
-  local order = math.floor(n / 1400) + 1
+  local slot = n % spread
+  local m = math.floor(n / spread)
+  local reason = reasons[(m % 14) + 1]
+  local product = math.floor(m / 14) % 100 + 1
+  local order = math.floor(m / 1400) * spread + slot + 1
   local body = string.format(
     '{"order_id":"bench-order-%d","id":"%s-%d-%d","description":"Two banners arrived torn",' ..
     '"reason":"%s","suggested_solution":"rework","contact_email":"support@reseller.example",' ..
