@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ from claimdesk.events.service import EventType, record_event
 from claimdesk.models import Job, Message, Ticket, WebhookDelivery, WebhookEndpoint
 from tests.factories import new_reseller
 
-from .support import Receiver, drain, file_ticket, queued, register_webhook, running_receiver
+from .support import Receiver, drain, file_ticket, queued, register_webhook
 
 MAX_ATTEMPTS = 4
 
@@ -33,12 +32,6 @@ def settings(settings: Settings) -> Settings:
             "webhook_timeout_seconds": 0.5,
         }
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
 
 
 def change_status(db: Database, number: int, status: str, message: str | None = None) -> None:

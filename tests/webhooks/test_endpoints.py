@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from standardwebhooks import Webhook
@@ -12,7 +10,7 @@ from claimdesk.config import Settings
 from claimdesk.db import Database
 from tests.factories import new_reseller, new_staff
 
-from .support import Receiver, drain, file_ticket, register_webhook, running_receiver
+from .support import Receiver, drain, file_ticket, register_webhook
 
 
 @pytest.fixture
@@ -25,12 +23,6 @@ def settings(settings: Settings) -> Settings:
             "webhook_timeout_seconds": 0.5,
         }
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
 
 
 HOOK = {"url": "https://reseller.example/hooks", "events": ["ticket.status_changed"]}

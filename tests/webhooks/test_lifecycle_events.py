@@ -3,8 +3,6 @@ visible change, in sequence, and the ticket's contact gets an e-mail per status 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -12,19 +10,7 @@ from claimdesk.config import Settings
 from claimdesk.db import Database
 from tests.factories import new_reseller, new_staff
 
-from .support import MailSink, Receiver, drain, file_ticket, register_webhook, running_receiver, running_smtp
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[MailSink, str]]:
-    with running_smtp() as running:
-        yield running
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
+from .support import MailSink, Receiver, drain, file_ticket, register_webhook
 
 
 @pytest.fixture

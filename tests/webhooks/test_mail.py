@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterator
 from email.message import EmailMessage
 
 import httpx
@@ -17,13 +16,7 @@ from claimdesk.events.service import EventType, record_event
 from claimdesk.models import Account, HistoryEntry, Message, Ticket, utcnow
 from tests.factories import new_reseller
 
-from .support import MailSink, Receiver, drain, file_ticket, queued, register_webhook, running_receiver, running_smtp
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[MailSink, str]]:
-    with running_smtp() as running:
-        yield running
+from .support import MailSink, Receiver, drain, file_ticket, queued, register_webhook
 
 
 @pytest.fixture
@@ -179,11 +172,6 @@ class TestTicketMail:
 
 
 class TestDisabledEndpointMail:
-    @pytest.fixture
-    def receiver(self) -> Iterator[Receiver]:
-        with running_receiver() as running:
-            yield running
-
     def test_the_account_is_told(
         self,
         client: httpx.Client,
