@@ -25,6 +25,7 @@ class TestEvents:
             ({"limit": "many"}, "limit", "invalid_type"),
             ({"since": "-1"}, "since", "invalid_type"),
             ({"since": "abc"}, "since", "invalid_type"),
+            ({"since": "²"}, "since", "invalid_type"),  # a digit to str.isdigit, not to int()
         ],
     )
     def test_invalid(self, client: httpx.Client, db: Database, params: dict[str, str], loc: str, code: str) -> None:

@@ -36,7 +36,7 @@ class TestAccess:
             assert response.json()["error"]
         assert w.reseller_get(ticket["id"])["status"] == "open"
 
-    @pytest.mark.parametrize("number", ["999999", "abc", "-1"])
+    @pytest.mark.parametrize("number", ["999999", "abc", "-1", "²", "1234567890123456789"])
     def test_not_found(self, client: httpx.Client, db: Database, number: str) -> None:
         w = world(client, db)
         response = client.post(f"/staff/tickets/{number}/status", json={"status": "pending"}, headers=w.staff.headers)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from claimdesk.rules.catalogue import REASONS, SOLUTIONS, Reason, Solution
+from claimdesk.rules.fields import as_id, ascii_int
 from claimdesk.rules.problems import suggest
 from claimdesk.rules.tickets import OrderFacts, OrderLine, contact_problems, product_line_problems
 from claimdesk.tickets.schemas import GUIDE_EXAMPLE, TicketIn
@@ -156,3 +157,23 @@ class TestContact:
         assert contact_problems({"contact_email": "support@reseller.example"}, facts()) == []
         assert contact_problems({"contact_email": "end.customer@example.org"}, facts(None)) == []
         assert contact_problems({"contact_email": 5}, facts()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "id_"),
+    [
+        ("0", 0, 0),
+        ("17", 17, 17),
+        ("007", 7, 7),
+        ("9" * 18, int("9" * 18), int("9" * 18)),
+        ("9" * 19, int("9" * 19), None),  # an integer, but no id of ours: more than a BIGINT may hold
+        ("²", None, None),  # str.isdigit says yes; int() refuses it
+        ("١٢", None, None),  # Arabic-Indic digits: int() would take them, ids are ASCII
+        ("-1", None, None),
+        (" 1", None, None),
+        ("", None, None),
+    ],
+)
+def test_ids_are_ascii_digits(text: str, number: int | None, id_: int | None) -> None:
+    assert ascii_int(text) == number
+    assert as_id(text) == id_

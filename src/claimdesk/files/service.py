@@ -21,6 +21,7 @@ from claimdesk.db import Database
 from claimdesk.events.service import EventType, record_event
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import EvidenceFile, Message, OrderProduct, Ticket, TicketProduct, utcnow
+from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.presenter import Audience, ticket_view
@@ -172,17 +173,18 @@ def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tup
             return Tie(ticket_product_id=line_id), []
     elif "message" in values:
         raw = values["message"]
+        message_key = as_id(raw)
         message_id = (
             session.scalar(
                 sa.select(Message.id).where(
-                    Message.id == int(raw),
+                    Message.id == message_key,
                     Message.ticket_id == ticket.id,
                     Message.internal.is_(False),
                     Message.by_type == ActorType.RESELLER.value,
                     Message.by_id == ticket.account_id,
                 )
             )
-            if raw.isdigit() and len(raw) <= 18
+            if message_key is not None
             else None
         )
         if message_id is None:
@@ -294,9 +296,10 @@ def _stem(file: EvidenceFile) -> str:
 def find_download(session: Session, file_id: str, *, account_id: int | None, thumbnail: bool) -> Download:
     """A stored file (or its thumbnail) of the account (``None``: any account, for staff); else 404."""
     missing = NotFound("File not found.")
-    if not file_id.isdigit() or len(file_id) > 18:
+    key = as_id(file_id)
+    if key is None:
         raise missing
-    query = sa.select(EvidenceFile).where(EvidenceFile.id == int(file_id), EvidenceFile.state == "stored")
+    query = sa.select(EvidenceFile).where(EvidenceFile.id == key, EvidenceFile.state == "stored")
     if account_id is not None:
         query = query.join(Ticket, Ticket.id == EvidenceFile.ticket_id).where(Ticket.account_id == account_id)
     file = session.scalar(query)

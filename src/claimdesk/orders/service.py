@@ -12,7 +12,7 @@ from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import Order, OrderProduct, Ticket, TicketProduct
 from claimdesk.netguard import url_problems
-from claimdesk.rules.fields import product_key
+from claimdesk.rules.fields import as_id, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import Outcome
 from claimdesk.rules.tickets import OrderFacts, OrderLine
@@ -120,10 +120,10 @@ def _find(session: Session, account_id: int, query: OrderQuery) -> Order | None:
     if query.id is not None:
         where.append(Order.external_id == str(query.id))
     elif query.supplier_order_number is not None:
-        number = str(query.supplier_order_number).strip()
-        if not number.isdigit() or len(number) > 18:
+        number = as_id(str(query.supplier_order_number).strip())
+        if number is None:
             return None
-        where.append(Order.id == int(number))
+        where.append(Order.id == number)
     else:
         where.append(Order.reference == query.reference)
     return session.scalar(sa.select(Order).where(*where).order_by(Order.id.desc()).limit(1))

@@ -35,6 +35,18 @@ def check_text(value: str, *, min_length: int, max_length: int, multiline: bool)
     return value
 
 
+def ascii_int(text: str) -> int | None:
+    """``text`` as a non-negative integer, if it is ASCII digits only: ``str.isdigit`` also takes "²",
+    which ``int`` refuses."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def as_id(text: str) -> int | None:
+    """``text`` as a database id (a number the service gave out), or None: at most 18 digits, so that it
+    always fits a BIGINT."""
+    return ascii_int(text) if len(text) <= 18 else None
+
+
 def is_clean_text(value: str) -> bool:
     """No NUL or other control characters and valid Unicode: safe to look up (PostgreSQL refuses NUL in
     text, SQLite lone surrogates), so that such input is answered as a mistake, never a 500."""

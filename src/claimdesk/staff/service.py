@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.models import Ticket
+from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.tickets.service import TicketFilter, encode_cursor, filtered_tickets, list_tickets, parse_list_query
 from claimdesk.timefmt import parse_rfc3339, rfc3339
@@ -96,9 +97,8 @@ def parse_staff_query(
             problems.append(Problem("cursor", "invalid_type", "cursor is not one this service gave out."))
     account_id: int | None = None
     if account is not None:
-        if account.isdigit() and len(account) <= 18:
-            account_id = int(account)
-        else:
+        account_id = as_id(account)
+        if account_id is None:
             problems.append(Problem("account", "invalid_type", "account must be an account id (an integer)."))
     assignee_value: int | str | None = None
     if assignee is not None:
@@ -106,8 +106,8 @@ def parse_staff_query(
             assignee_value = actor.id
         elif assignee == "none":
             assignee_value = "none"
-        elif assignee.isdigit() and len(assignee) <= 18:
-            assignee_value = int(assignee)
+        elif (staff_id := as_id(assignee)) is not None:
+            assignee_value = staff_id
         else:
             problems.append(Problem("assignee", "invalid_type", 'assignee must be a staff id, "me" or "none".'))
     older = None

@@ -21,6 +21,7 @@ from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import HistoryEntry, Message, Order, OrderProduct, Staff, Ticket, utcnow
 from claimdesk.netguard import url_problems
 from claimdesk.orders.service import order_facts
+from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.resolution import Grant, grant_problems, granted_amounts
 from claimdesk.rules.statuses import Outcome, TicketStatus
@@ -39,7 +40,8 @@ def _locked(session: Session, *where: sa.ColumnElement[bool]) -> Ticket | None:
 def lock_by_number(session: Session, number: str | int) -> Ticket:
     """The ticket with this number, locked for the rest of the unit of work (staff address tickets by number)."""
     text = str(number)
-    ticket = _locked(session, Ticket.id == int(text)) if text.isdigit() and len(text) <= 18 else None
+    key = as_id(text)
+    ticket = _locked(session, Ticket.id == key) if key is not None else None
     if ticket is None:
         raise NotFound(f"Ticket number {text} not found.")
     return ticket
@@ -53,7 +55,8 @@ def lock_for_reseller(session: Session, account_id: int, external_id: str) -> Ti
 
 
 def get_by_number(session: Session, number: str) -> Ticket:
-    ticket = session.get(Ticket, int(number)) if number.isdigit() and len(number) <= 18 else None
+    key = as_id(number)
+    ticket = session.get(Ticket, key) if key is not None else None
     if ticket is None:
         raise NotFound(f"Ticket number {number} not found.")
     return ticket

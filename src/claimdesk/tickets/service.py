@@ -22,7 +22,7 @@ from claimdesk.models import EvidenceFile, Order, Ticket, utcnow
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
 from claimdesk.rules.catalogue import Reason
-from claimdesk.rules.fields import is_clean_text, product_key
+from claimdesk.rules.fields import as_id, is_clean_text, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.rules.tickets import OrderFacts, contact_problems, named_products, product_line_problems
@@ -121,8 +121,8 @@ async def draft_ticket(body: Any, *, allow_private_urls: bool) -> Draft:
 
 def _order_problems(sql: Sql, account_id: int, key: str) -> list[Problem]:
     """Why ``key`` names no order of the account: unknown, or a supplier_order_number given by mistake."""
-    if key.isdigit() and len(key) <= 18:
-        number = repository.order_number_owner(sql, account_id, int(key))
+    if (supplier_number := as_id(key)) is not None:
+        number = repository.order_number_owner(sql, account_id, supplier_number)
         if number is not None:
             return [
                 Problem(

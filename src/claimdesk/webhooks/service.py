@@ -34,6 +34,7 @@ from claimdesk.models import (
     utcnow,
 )
 from claimdesk.netguard import url_problems
+from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.timefmt import rfc3339
 from claimdesk.validation import parse
@@ -88,14 +89,10 @@ def list_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:
     )
 
 
-def _as_id(value: str) -> int | None:
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
-
-
 def get_endpoint(session: Session, account_id: int, webhook_id: str, *, for_update: bool = False) -> WebhookEndpoint:
     """One of the account's endpoints; another account's answers as if it did not exist."""
     found = None
-    key = _as_id(webhook_id)
+    key = as_id(webhook_id)
     if key is not None:
         query = sa.select(WebhookEndpoint).where(WebhookEndpoint.id == key, WebhookEndpoint.account_id == account_id)
         found = session.scalar(query.with_for_update() if for_update else query)
@@ -206,7 +203,7 @@ def list_deliveries(session: Session, account_id: int, webhook_id: str | None, l
 
 def get_delivery(session: Session, account_id: int, delivery_id: str, *, for_update: bool = False) -> WebhookDelivery:
     found = None
-    key = _as_id(delivery_id)
+    key = as_id(delivery_id)
     if key is not None:
         query = sa.select(WebhookDelivery).where(WebhookDelivery.id == key, WebhookDelivery.account_id == account_id)
         found = session.scalar(query.with_for_update() if for_update else query)
