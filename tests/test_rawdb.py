@@ -161,6 +161,19 @@ class TestGroupCommit:
         assert ticks >= 20, "the event loop was blocked while the database was busy"
         assert stored(sqlite_path) == ["waited"]
 
+    def test_the_write_connection_is_durable_and_journals_savepoints_in_memory(self, sqlite_db: Database) -> None:
+        def read(sql: Sql) -> dict[str, Any]:
+            return {
+                name: sql.cursor.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("journal_mode", "synchronous", "foreign_keys", "temp_store")
+            }
+
+        # WAL, synchronous FULL (2: a 201 survives a power cut), foreign keys on, and the savepoint journal
+        # in memory (2): in a temp file, it cost as much as the inserts of a ticket.
+        expected = {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "temp_store": 2}
+        assert asyncio.run(sqlite_db.run_write(read)) == expected
+        assert asyncio.run(sqlite_db.run_read(read)) == expected
+
 
 def with_scratch(db: Database) -> Database:
     metadata = sa.MetaData()
