@@ -1,16 +1,34 @@
-"""JSON out, fast: orjson where it can, the standard library where orjson refuses.
+"""JSON in and out, fast: orjson where it can, the standard library where orjson refuses.
 
 orjson refuses what the service otherwise keeps (a lone surrogate in text, an integer beyond 64 bits);
-those go through ``json``, which writes the same compact form.
+those go through ``json``, which writes the same compact form. Reading, orjson also refuses what ``json``
+reads its own way (NaN, 1e400, a BOM, UTF-16): those bodies, too, are read by ``json``, so that every body
+means what it meant before orjson. orjson reads an integer beyond 64 bits as a float, without a word, so a
+body with a run of 19 digits anywhere goes to ``json`` too.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse
+
+# 18 digits are always below 2**63; from 19 on, an integer may not fit orjson's 64 bits.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def parse_json(raw: bytes, *, parse_constant: Callable[[str], Any]) -> Any:
+    """``json.loads(raw, parse_constant=...)``, at a quarter of the cost for the bodies orjson reads."""
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw, parse_constant=parse_constant)
 
 
 def json_bytes(value: Any) -> bytes:

@@ -21,6 +21,7 @@ class UrlNotAllowed(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=4096)  # an address's class never changes; ipaddress takes 8 µs to say it
 def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:

@@ -1,17 +1,18 @@
 """Reading JSON bodies: 415 for anything but JSON, 413 past the size cap, 400 when it does not parse.
 
-The body is parsed with the standard library, which keeps lone surrogates (``"\\ud800"``) so that
-validation can name them ``invalid_text`` at their field instead of refusing the whole body.
+The body is read as the standard library reads it (``jsonfmt.parse_json``), which keeps lone surrogates
+(``"\\ud800"``) so that validation can name them ``invalid_text`` at their field instead of refusing the whole
+body.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
 
 from claimdesk.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from claimdesk.jsonfmt import parse_json
 
 
 def _is_json(content_type: str) -> bool:
@@ -41,6 +42,6 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     if not raw.strip():
         raise BadRequest("The body is empty; a JSON object was expected.")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return parse_json(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadRequest(f"The body is not valid JSON: {exc}") from None
