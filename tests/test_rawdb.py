@@ -8,6 +8,7 @@ ticket of its batch with the error and stores none of them.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 import threading
 import uuid
@@ -17,8 +18,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from claimdesk.db import Database
+from claimdesk.models.base import UTCDateTime
 from claimdesk.rawdb import Sql, Statement, run_in_transaction
 from claimdesk.testing.postgres import PostgresServer
 
@@ -233,3 +238,14 @@ def count(sql: Sql, value: str) -> int:
     row = sql.one(COUNT, {"value": value})
     assert row is not None
     return int(row[0])
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_times_are_written_as_the_orm_writes_them(value: dt.datetime) -> None:
+    """The fast path and the ORM write the same text for a time, or text order would not be time order."""
+    column = UTCDateTime()
+    sqlite_dialect = sqlite.dialect()
+    bind = column.dialect_impl(sqlite_dialect).bind_processor(sqlite_dialect)
+    assert bind is not None
+    sql = Sql(sqlite3.connect(":memory:"), "sqlite")
+    assert sql.time(value) == bind(value)

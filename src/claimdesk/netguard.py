@@ -29,12 +29,20 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
 
 
+@functools.lru_cache(maxsize=4096)
+def _ip_literal(host: str) -> str | None:
+    """``host`` as an IP address in its normal spelling, or None for a name."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
 def resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to; an IP literal is itself."""
-    try:
-        return [str(ipaddress.ip_address(host.strip("[]")))]
-    except ValueError:
-        pass
+    literal = _ip_literal(host)
+    if literal is not None:
+        return [literal]
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -69,11 +77,7 @@ def is_literal(url: str) -> bool:
         host = urlsplit(url).hostname or ""
     except ValueError:
         return True
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return _ip_literal(host) is not None
 
 
 async def url_problems_async(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Problem]:

@@ -605,10 +605,28 @@ class TestGrouping:
         assert response.status_code == 409, response.text
         assert first["id"] in response.json()["error"]
         assert response.json()["ticket"]["id"] == first["id"]
+        assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [("products.1.id", "ticket_exists")]
         assert count(db, Ticket) == 1
         # The validate endpoint gives the same answer.
         again = client.post("/tickets/validate", json=body, headers=reseller.headers)
         assert (again.status_code, again.json()) == (409, response.json())
+
+    def test_the_oldest_unsolved_ticket_is_named(
+        self, client: httpx.Client, reseller: Reseller, order: dict[str, Any]
+    ) -> None:
+        oldest = new_ticket(client, reseller, order, products=[{"id": "flyer", "amount": 1, "files": [PHOTO]}])
+        new_ticket(client, reseller, order, products=[{"id": 17, "amount": 1, "files": [PHOTO]}])
+        body = ticket_body(
+            order,
+            products=[
+                {"id": 17, "amount": 1, "files": [PHOTO]},
+                {"id": "flyer", "amount": 1, "files": [PHOTO]},
+            ],
+        )
+        response = post(client, reseller, body)
+        assert response.status_code == 409, response.text
+        assert response.json()["ticket"]["id"] == oldest["id"]
+        assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [("products.1.id", "ticket_exists")]
 
     def test_a_different_reason_is_fine(self, client: httpx.Client, reseller: Reseller, order: dict[str, Any]) -> None:
         new_ticket(client, reseller, order, products=[{"id": 17, "amount": 1, "files": [PHOTO]}])

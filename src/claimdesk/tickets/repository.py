@@ -32,14 +32,6 @@ class TicketRow:
     body_hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class Holder:
-    """An unsolved ticket that already claims an order line for a reason."""
-
-    ticket: TicketRow
-    order_product_id: int
-
-
 _ORDER = "SELECT id, external_id, customer_email FROM orders WHERE account_id = :account_id AND external_id = :key"
 ORDER = Statement.of(_ORDER)
 # PostgreSQL: concurrent tickets on one order queue here and each sees the others' claims. SQLite's
@@ -49,6 +41,7 @@ ORDER_BY_NUMBER = Statement.of("SELECT external_id FROM orders WHERE account_id 
 TICKET = Statement.of(
     "SELECT id, external_id, status, body_hash FROM tickets WHERE account_id = :account_id AND external_id = :key"
 )
+TICKET_BY_NUMBER = Statement.of("SELECT id, external_id, status, body_hash FROM tickets WHERE id = :number")
 
 
 def _in(prefix: str, count: int) -> str:
@@ -57,25 +50,16 @@ def _in(prefix: str, count: int) -> str:
 
 @functools.lru_cache(maxsize=128)
 def _named_lines(count: int) -> Statement:
-    # The items of each line that tickets already claim; a rejected ticket gives its items back.
+    # Per line: the items tickets already claim (a rejected ticket gives its items back), and the first
+    # unsolved ticket with the new ticket's reason that claims it (the grouping rule's 409), in one trip.
     # Only numbered placeholders are formatted into the text, never values.
     return Statement.of(
         f"""SELECT p.id, p.key, p.ref_is_int, p.code, p.amount,
               (SELECT COALESCE(SUM(tp.amount), 0) FROM ticket_products tp JOIN tickets t ON t.id = tp.ticket_id
-               WHERE tp.order_product_id = p.id AND (t.outcome IS NULL OR t.outcome != :rejected))
+               WHERE tp.order_product_id = p.id AND (t.outcome IS NULL OR t.outcome != :rejected)),
+              (SELECT MIN(t.id) FROM ticket_products tp JOIN tickets t ON t.id = tp.ticket_id
+               WHERE tp.order_product_id = p.id AND t.reason = :reason AND t.status != :solved)
             FROM order_products p WHERE p.order_id = :order_id AND p.key IN ({_in("k", count)})"""  # noqa: S608
-    )
-
-
-@functools.lru_cache(maxsize=128)
-def _same_reason(count: int) -> Statement:
-    # Only numbered placeholders are formatted into the text, never values.
-    return Statement.of(
-        f"""SELECT t.id, t.external_id, t.status, t.body_hash, tp.order_product_id
-            FROM ticket_products tp JOIN tickets t ON t.id = tp.ticket_id
-            WHERE tp.order_product_id IN ({_in("l", count)}) AND t.order_id = :order_id AND t.reason = :reason
-              AND t.status != :solved
-            ORDER BY t.id LIMIT 1"""  # noqa: S608
     )
 
 
@@ -124,31 +108,41 @@ def find_ticket(sql: Sql, account_id: int, external_id: str) -> TicketRow | None
     return TicketRow(*row) if row is not None else None
 
 
-def order_facts(sql: Sql, order: OrderRow, keys: Collection[str]) -> OrderFacts:
-    """The order's lines named by ``keys``, with the items tickets already claim of each."""
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """The order's lines a ticket names, and which of them unsolved tickets with its reason already hold."""
+
+    facts: OrderFacts
+    holders: dict[int, int]  # order line id -> number of the first unsolved ticket with the reason
+
+
+def order_lines(sql: Sql, order: OrderRow, keys: Collection[str], reason: str | None) -> Lines:
+    """The order's lines named by ``keys``, with the items tickets already claim of each and, when ``reason``
+    is given, the first unsolved ticket with that reason on each."""
     ordered = sorted(keys)
-    params: dict[str, Any] = {"order_id": order.id, "rejected": Outcome.REJECTED.value}
+    params: dict[str, Any] = {
+        "order_id": order.id,
+        "rejected": Outcome.REJECTED.value,
+        "reason": reason,
+        "solved": TicketStatus.SOLVED.value,
+    }
     params.update({f"k{i}": key for i, key in enumerate(ordered)})
     rows = sql.all(_named_lines(len(ordered)), params) if ordered else []
-    return OrderFacts(
-        customer_email=order.customer_email,
-        lines={
-            key: OrderLine(
-                ref=int(key) if is_int else key, amount=amount, claimed=int(claimed), line_id=line_id, code=code
-            )
-            for line_id, key, is_int, code, amount, claimed in rows
-        },
-    )
+    lines = {}
+    holders = {}
+    for line_id, key, is_int, code, amount, claimed, holder in rows:
+        lines[key] = OrderLine(
+            ref=int(key) if is_int else key, amount=amount, claimed=int(claimed), line_id=line_id, code=code
+        )
+        if holder is not None:
+            holders[line_id] = int(holder)
+    return Lines(OrderFacts(customer_email=order.customer_email, lines=lines), holders)
 
 
-def unsolved_holder(sql: Sql, order_id: int, reason: str, line_ids: Sequence[int]) -> Holder | None:
-    """The first unsolved ticket of ``reason`` that claims one of the order lines, if any."""
-    params: dict[str, Any] = {"order_id": order_id, "reason": reason, "solved": TicketStatus.SOLVED.value}
-    params.update({f"l{i}": line_id for i, line_id in enumerate(line_ids)})
-    row = sql.one(_same_reason(len(line_ids)), params)
-    if row is None:
-        return None
-    return Holder(TicketRow(*row[:4]), row[4])
+def ticket_by_number(sql: Sql, number: int) -> TicketRow:
+    row = sql.one(TICKET_BY_NUMBER, {"number": number})
+    assert row is not None
+    return TicketRow(*row)
 
 
 # The rows of a new ticket. They are also what its first view is built from (they have what

@@ -155,24 +155,26 @@ def _replay(ticket: repository.TicketRow, digest: str) -> Filed:
     return Filed(ticket.id, created=False, view=None)
 
 
-def _check_grouping(sql: Sql, order: repository.OrderRow, facts: OrderFacts, parsed: TicketIn) -> None:
+def _check_grouping(sql: Sql, lines: repository.Lines, parsed: TicketIn) -> None:
     """One reason per product in unsolved tickets: a second one is a 409 naming the first."""
-    wanted = {facts.lines[product_key(line.id)].line_id: index for index, line in enumerate(parsed.products)}
-    holder = repository.unsolved_holder(sql, order.id, parsed.reason.value, list(wanted))
-    if holder is not None:
-        index = wanted[holder.order_product_id]
-        product = parsed.products[index].id
-        ticket = holder.ticket
-        raise Conflict(
-            f"Product {product} is already in unsolved ticket '{ticket.external_id}' with reason "
-            f"'{parsed.reason.value}'; add to that ticket instead.",
-            problems=[
-                Problem(
-                    f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{ticket.external_id}'."
-                )
-            ],
-            extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
-        )
+    held = []
+    for index, line in enumerate(parsed.products):
+        holder = lines.holders.get(lines.facts.lines[product_key(line.id)].line_id)
+        if holder is not None:
+            held.append((holder, index))
+    if not held:
+        return
+    number, index = min(held)  # the oldest such ticket, at its first product in the body
+    ticket = repository.ticket_by_number(sql, number)
+    product = parsed.products[index].id
+    raise Conflict(
+        f"Product {product} is already in unsolved ticket '{ticket.external_id}' with reason "
+        f"'{parsed.reason.value}'; add to that ticket instead.",
+        problems=[
+            Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{ticket.external_id}'.")
+        ],
+        extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
+    )
 
 
 @dataclass(frozen=True)
@@ -215,20 +217,22 @@ def _intake(sql: Sql, actor: Actor, draft: Draft, *, store: bool) -> Filed | Non
             filed = _replay(existing, draft.digest)
             return filed if store else None
     problems = draft.problems
-    facts: OrderFacts | None = None
+    parsed = draft.parsed
+    lines: repository.Lines | None = None
     if key is not None:
         if order is None:
             problems = [p for p in problems if p.loc != "order_id"] + _order_problems(sql, actor.id, key)
         else:
-            facts = repository.order_facts(sql, order, named_products(body))
+            reason = parsed.reason.value if parsed is not None else None
+            lines = repository.order_lines(sql, order, named_products(body), reason)
+    facts = lines.facts if lines is not None else None
     problems = problems + product_line_problems(body, facts) + contact_problems(body, facts)
-    parsed = draft.parsed
-    if problems or parsed is None or order is None or facts is None:
+    if problems or parsed is None or order is None or lines is None:
         raise ValidationFailed(_sort(problems, body))
-    _check_grouping(sql, order, facts, parsed)
+    _check_grouping(sql, lines, parsed)
     if not store:
         return None
-    return _store(sql, actor, order=order, facts=facts, parsed=parsed, digest=draft.digest)
+    return _store(sql, actor, order=order, facts=lines.facts, parsed=parsed, digest=draft.digest)
 
 
 def _store(
