@@ -1,6 +1,7 @@
 """POST /tickets throughput and latency at 32 concurrent clients, beside the bare ASGI app on SQLite.
 
-Run by hand (the machine should be otherwise idle):  .venv/bin/python bench/run_intake.py [--seconds 15]
+Run by hand (the machine should be otherwise idle):
+    .venv/bin/python bench/run_intake.py [--seconds 15] [--rounds 5]
 ``--database postgresql`` measures claimdesk on a throwaway PostgreSQL cluster (fsync off, as in the tests);
 ``--spread N`` files concurrent tickets against N orders in turn instead of one order at a time.
 
@@ -16,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -147,32 +149,49 @@ def main() -> None:
         help="claimdesk's database; postgresql starts a throwaway cluster (fsync off) with initdb/pg_ctl",
     )
     parser.add_argument("--spread", type=int, default=1, help="spread concurrent tickets over this many orders")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate the two servers this many times; the machine's speed drifts, so each ratio is taken "
+        "between neighbouring runs and the median is reported",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
-    workdir = Path(tempfile.mkdtemp(prefix="claimdesk-bench-"))
+    postgres = PostgresServer().start() if args.database == "postgresql" else None
+    ratios = []
     try:
-        bare = bench_bare(workdir, args.seconds)
-        if args.database == "postgresql":
-            postgres = PostgresServer().start()
+        for round_number in range(1, args.rounds + 1):
+            workdir = Path(tempfile.mkdtemp(prefix="claimdesk-bench-"))
             try:
-                url = postgres.create_database("bench")
+                bare = bench_bare(workdir, args.seconds)
+                if postgres is not None:
+                    url = postgres.create_database(f"bench{round_number}")
+                else:
+                    url = f"sqlite:///{workdir / 'claimdesk.db'}"
                 ours = bench_claimdesk(url, workdir, args.seconds, args.max_rate, args.spread)
             finally:
-                postgres.stop()
-        else:
-            url = f"sqlite:///{workdir / 'claimdesk.db'}"
-            ours = bench_claimdesk(url, workdir, args.seconds, args.max_rate, args.spread)
+                shutil.rmtree(workdir, ignore_errors=True)
+            if args.rounds > 1:
+                print(f"round {round_number}")
+            for name, result in (("bare ASGI + sqlite3", bare), (f"claimdesk on {args.database}", ours)):
+                print(
+                    f"{name:26s} {rate(result):8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+                    f"p99 {result['p99_ms']:6.2f} ms  non-2xx {result['non2xx']:.0f}  "
+                    f"socket errors {result['errors']:.0f}"
+                )
+            ratios.append(rate(ours) / rate(bare))
+            print(f"claimdesk / bare = {ratios[-1]:.3f}", flush=True)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    for name, result in (("bare ASGI + sqlite3", bare), (f"claimdesk on {args.database}", ours)):
-        rate = result["requests"] / result["seconds"]
-        print(
-            f"{name:26s} {rate:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "
-            f"non-2xx {result['non2xx']:.0f}  socket errors {result['errors']:.0f}"
-        )
-    ratio = (ours["requests"] / ours["seconds"]) / (bare["requests"] / bare["seconds"])
-    print(f"claimdesk / bare = {ratio:.2f}")
+        if postgres is not None:
+            postgres.stop()
+    if args.rounds > 1:
+        print(f"median claimdesk / bare over {args.rounds} rounds = {statistics.median(ratios):.3f}")
+
+
+def rate(result: dict[str, float]) -> float:
+    return result["requests"] / result["seconds"]
 
 
 if __name__ == "__main__":
