@@ -142,10 +142,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from .orders.endpoints import catalogue_router
     from .orders.endpoints import router as orders_router
     from .staff.endpoints import router as staff_router
+    from .tickets.endpoints import add_intake_route
     from .tickets.endpoints import router as tickets_router
     from .webhooks.endpoints import router as webhooks_router
 
-    # Routes are matched in this order, and no two routers share a path: the busiest come first.
+    # Routes are matched in this order, and no two routers share a path: the busiest come first, and
+    # POST /tickets before all of them, on the app itself.
     for router in (
         tickets_router,
         orders_router,
@@ -157,4 +159,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         webhooks_router,
     ):
         app.include_router(router)
+    add_intake_route(app)
     return app
