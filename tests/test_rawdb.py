@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,6 +233,33 @@ class TestRunInTransaction:
         assert run_in_transaction(scratch.engine, insert_once, "ticket-1") == "found"
         assert runs == 2
         assert run_in_transaction(scratch.engine, count, "ticket-1") == 1
+
+    def test_postgresql_runs_at_most_pool_size_units_at_once(self, pg_server: PostgresServer) -> None:
+        """Units beyond the pool wait on the event loop, so the pool never opens (and closes) extra
+        connections for them; opening one costs PostgreSQL a process."""
+        database = with_scratch(Database(pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}"), pool_size=3))
+        in_flight = peak = 0
+        guard = threading.Lock()
+
+        def slow_insert(sql: Sql, value: str) -> int:
+            nonlocal in_flight, peak
+            with guard:
+                in_flight += 1
+                peak = max(peak, in_flight)
+            try:
+                time.sleep(0.05)
+                return insert(sql, value)
+            finally:
+                with guard:
+                    in_flight -= 1
+
+        try:
+            ids = asyncio.run(outcomes(database, [(slow_insert, f"v{n}") for n in range(12)]))
+            assert sorted(ids) == list(range(1, 13))
+            assert peak == 3
+            assert database.engine.pool.checkedin() == 3  # type: ignore[attr-defined]
+        finally:
+            database.dispose()
 
 
 def count(sql: Sql, value: str) -> int:

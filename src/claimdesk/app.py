@@ -85,7 +85,7 @@ def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None, worker: bool = False) -> FastAPI:
     settings = settings or get_settings()
-    db = database or Database(settings.database_url, echo=settings.sql_echo)
+    db = database or Database(settings.database_url, echo=settings.sql_echo, pool_size=settings.database_pool_size)
     services = Services(
         settings=settings,
         db=db,

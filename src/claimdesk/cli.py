@@ -123,7 +123,7 @@ def serve(
 
     settings = get_settings()
     upgrade(settings.database_url)
-    database = Database(settings.database_url, echo=settings.sql_echo)
+    database = Database(settings.database_url, echo=settings.sql_echo, pool_size=settings.database_pool_size)
     if demo:
         from .demo import seed
 
@@ -159,7 +159,7 @@ def run_worker() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    run_forever(Database(settings.database_url), settings)
+    run_forever(Database(settings.database_url, pool_size=settings.database_pool_size), settings)
 
 
 def main() -> None:

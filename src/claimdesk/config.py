@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLAIMDESK_", extra="ignore")
 
     database_url: str = "sqlite:///./claimdesk.db"
+    # PostgreSQL: the connections each process keeps open, and the most units of work it runs at once.
+    # Around twice the database server's cores serves best; every process of a deployment has its own.
+    database_pool_size: int = Field(default=16, ge=1, le=1000)
     allow_private_urls: bool = False
     rate_limit: str = "300/minute"
     # "memory://" keeps counters per process; "redis://host:port" shares them between processes.

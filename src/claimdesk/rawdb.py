@@ -314,9 +314,15 @@ def run_in_transaction(
 
 
 async def run_unit(
-    engine: sa.Engine, group: GroupCommit | None, unit: Callable[Concatenate[Sql, P], T], *args: Any
+    engine: sa.Engine,
+    group: GroupCommit | None,
+    limiter: anyio.CapacityLimiter,
+    unit: Callable[Concatenate[Sql, P], T],
+    *args: Any,
 ) -> T:
+    """``unit`` in the group commit when there is one, else in a transaction of its own in a thread: at most
+    ``limiter``'s number at once (the others wait on the event loop, not in threads)."""
     if group is not None:
         result: T = await group.submit(unit, *args)
         return result
-    return await anyio.to_thread.run_sync(functools.partial(run_in_transaction, engine, unit, *args))
+    return await anyio.to_thread.run_sync(functools.partial(run_in_transaction, engine, unit, *args), limiter=limiter)
