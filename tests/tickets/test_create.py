@@ -224,6 +224,7 @@ class TestFiles:
             "http:///1.jpg",
             "javascript:alert(1)",
             "https://exa mple.com/1.jpg",
+            "https://93.184.215.14/a\u2003b.jpg",  # an em space is a space too
             "https://93.184.215.14:99999/1.jpg",
         ],
     )

@@ -15,6 +15,9 @@ from pydantic_core import PydanticCustomError
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
+# Python's \s is exactly str.isspace, every Unicode space included.
+_SPACE = re.compile(r"\s")
+
 MAX_INT = 2**63 - 1
 
 
@@ -96,7 +99,7 @@ def _check_uri(value: str) -> str:
     if len(value) > MAX_URI_LENGTH:
         raise PydanticCustomError("too_long", "Must be at most {max} characters", {"max": MAX_URI_LENGTH})
     check_text(value, min_length=1, max_length=MAX_URI_LENGTH, multiline=False)
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value):
         raise PydanticCustomError("invalid_uri", "A URL must not contain spaces")
     try:
         parts = urlsplit(value)
