@@ -9,6 +9,7 @@ local counter = 0
 local threads = {}
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
 local spread = tonumber(os.getenv("BENCH_SPREAD") or "1")
+local order_offset = tonumber(os.getenv("BENCH_ORDER_OFFSET") or "0")
 
 function setup(thread)
   thread:set("tid", #threads)
@@ -28,7 +29,7 @@ request = function()
   local m = math.floor(n / spread)
   local reason = reasons[(m % 14) + 1]
   local product = math.floor(m / 14) % 100 + 1
-  local order = math.floor(m / 1400) * spread + slot + 1
+  local order = math.floor(m / 1400) * spread + slot + 1 + order_offset
   local body = string.format(
     '{"order_id":"bench-order-%d","id":"%s-%d-%d","description":"Two banners arrived torn",' ..
     '"reason":"%s","suggested_solution":"rework","contact_email":"support@reseller.example",' ..
