@@ -277,3 +277,14 @@ def test_times_are_written_as_the_orm_writes_them(value: dt.datetime) -> None:
     assert bind is not None
     sql = Sql(sqlite3.connect(":memory:"), "sqlite")
     assert sql.time(value) == bind(value)
+
+
+def test_insert_refuses_a_statement_without_returning_id() -> None:
+    """On SQLite the id is the rowid and RETURNING is cut off the text: a statement without it is refused
+    rather than cut short."""
+    sql = Sql(sqlite3.connect(":memory:"), "sqlite")
+    sql.cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value TEXT)")
+    assert sql.insert(Statement.of("INSERT INTO t (value) VALUES (:value) RETURNING id"), {"value": "a"}) == 1
+    with pytest.raises(ValueError, match="RETURNING id"):
+        sql.insert(Statement.of("INSERT INTO t (value) VALUES (:value)"), {"value": "b"})
+    assert sql.cursor.execute("SELECT value FROM t").fetchall() == [("a",)]

@@ -100,7 +100,8 @@ class Sql:
             assert row is not None
             return int(row[0])
         text = statement.sqlite
-        assert text.endswith(_RETURNING_ID), text
+        if not text.endswith(_RETURNING_ID):
+            raise ValueError(f"Sql.insert needs an INSERT ... RETURNING id, not: {text}")
         self.cursor.execute(text[: -len(_RETURNING_ID)], params)
         rowid: int = self.cursor.lastrowid
         return rowid
