@@ -17,6 +17,7 @@ from . import __version__
 from .api.deps import KeyCache, Services
 from .api.docs import FIELD_CODES_DOC
 from .api.ratelimit import Quota, RateLimiter
+from .api.requestid import RequestId, current_request_id, install_log_records
 from .config import Settings, get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
@@ -80,7 +81,12 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
-    return JSONResponse({"error": "Something went wrong on our side; nothing was changed."}, status_code=500)
+    # Starlette answers this one outside the middleware, so the request id is added here.
+    return JSONResponse(
+        {"error": "Something went wrong on our side; nothing was changed."},
+        status_code=500,
+        headers={"x-request-id": current_request_id()},
+    )
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None, worker: bool = False) -> FastAPI:
@@ -135,6 +141,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(QuotaHeaders)
+
+    # Outermost: every answer carries x-request-id, and every log line written meanwhile has it.
+    install_log_records()
+    app.add_middleware(RequestId)
 
     from .accounts.endpoints import router as account_router
     from .events.endpoints import router as events_router

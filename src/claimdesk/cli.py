@@ -13,6 +13,7 @@ from rich.panel import Panel
 from sqlalchemy.orm import Session
 
 from .accounts.service import Role, create_account, create_staff
+from .api.requestid import LOG_FORMAT, install_log_records, uvicorn_log_config
 from .config import get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
@@ -31,7 +32,8 @@ console = Console(stderr=True)
 
 def _log_to_stderr() -> None:
     """The worker's and the service's own messages (jobs retried, given up) next to uvicorn's."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_records()
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -147,6 +149,7 @@ def serve(
         port=port,
         log_level="info",
         access_log=access_log,
+        log_config=uvicorn_log_config(),
         proxy_headers=False,
     )
 
