@@ -60,11 +60,19 @@ class TicketProduct(Model):
     files: list[EvidenceFile] = Field(default_factory=list)
 
 
+class GrantedLine(Model):
+    """How many items of a product line a resolution granted."""
+
+    id: int | str
+    granted: int
+
+
 class Resolution(Model):
     """How a solved ticket ended: ``outcome`` is rework, credit, other or rejected."""
 
     outcome: str
     note: str | None = None
+    products: list[GrantedLine] = Field(default_factory=list)
 
 
 class HistoryEntry(Model):
@@ -75,6 +83,7 @@ class HistoryEntry(Model):
     at: dt.datetime
     by: Party
     from_: str | None = Field(default=None, alias="from")
+    resolution: Resolution | None = None
     previous_resolution: Resolution | None = None
 
 
@@ -214,7 +223,10 @@ class Webhook(Model):
     url: str
     events: list[str]
     enabled: bool | None = None
+    disabled_at: dt.datetime | None = None
+    failing_since: dt.datetime | None = None
     secret: str | None = None
+    previous_secret_expires_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
 
 
