@@ -15,11 +15,11 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
-import click
 import httpx
 import typer
 from pydantic import BaseModel
@@ -32,6 +32,7 @@ from . import webhooks
 from ._client import Client, ConfigurationError
 from ._exceptions import APIError, ClaimdeskError, ConnectionFailed
 from ._models import Event, Order, OrderNotFound, Ticket
+from ._retry import RetryPolicy
 
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
 
@@ -58,31 +59,49 @@ class State:
     url: str | None = None
     api_key: str | None = None
     timeout: float = 30.0
+    retries: int = 3
     as_json: bool = False
     _client: Client | None = field(default=None, repr=False)
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def client(self) -> Client:
         if self._client is None:
-            self._client = Client(self.url, self.api_key, timeout=self.timeout)
+            retry = RetryPolicy(max_retries=self.retries)
+            self._client = Client(self.url, self.api_key, timeout=self.timeout, retry=retry)
         return self._client
 
 
+# The options of the running command, set by the group's callback before any command runs.
+_current: ContextVar[State] = ContextVar("claimdesk_client_state")
+
+
 def _state() -> State:
-    return click.get_current_context().ensure_object(State)
+    state = _current.get(None)
+    if state is None:
+        state = State()
+        _current.set(state)
+    return state
 
 
 @app.callback()
 def options(
     ctx: typer.Context,
+    *,
     url: Annotated[str | None, typer.Option(envvar="CLAIMDESK_URL", help="The service's base URL.")] = None,
     api_key: Annotated[
         str | None, typer.Option(envvar="CLAIMDESK_API_KEY", help="Your API key.", show_default=False)
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 30.0,
+    retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failed call, where safe.")] = 3,
     as_json: JsonFlag = False,
 ) -> None:
     """Configured by CLAIMDESK_URL and CLAIMDESK_API_KEY (or --url and --api-key)."""
-    ctx.obj = State(url=url, api_key=api_key, timeout=timeout, as_json=as_json)
+    ctx.obj = State(url=url, api_key=api_key, timeout=timeout, retries=retries, as_json=as_json)
+    _current.set(ctx.obj)
 
 
 P = ParamSpec("P")
@@ -105,6 +124,8 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
             _fail(UNREACHABLE, exc, as_json=as_json)
         except ClaimdeskError as exc:
             _fail(REFUSED, exc, as_json=as_json)
+        finally:
+            _state().close()
 
     return run
 
