@@ -156,7 +156,9 @@ def event_page(since: int, limit: int | None) -> Call[Page[Event]]:
         data = response.json()
         events = [Event.model_validate(e) for e in data["events"]]
         next_since = data.get("next_since")
-        return Page(events, str(next_since) if events and next_since is not None else None)
+        # An empty page, or one shorter than asked for, is the newest there is: no need to ask again.
+        last = not events or next_since is None or (limit is not None and len(events) < limit)
+        return Page(events, None if last else str(next_since))
 
     return Call("GET", "/events", parse, params=params, idempotent=True)
 

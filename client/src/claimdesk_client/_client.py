@@ -146,7 +146,8 @@ class Client:
             delay = self._settings.seen(response, attempts)
             if delay is None:
                 return attempts.result(call, response)
-            self._sleep(delay)
+            if delay > 0:
+                self._sleep(delay)
 
     def reasons(self) -> list[Reason]:
         """The reasons a ticket may give, in the guide's order, with whether files are required."""
@@ -216,7 +217,8 @@ class AsyncClient:
             delay = self._settings.seen(response, attempts)
             if delay is None:
                 return attempts.result(call, response)
-            await self._sleep(delay)
+            if delay > 0:
+                await self._sleep(delay)
 
     async def reasons(self) -> list[Reason]:
         """The reasons a ticket may give, in the guide's order, with whether files are required."""

@@ -106,7 +106,7 @@ class Attempts:
 
     def after_error(self, exc: httpx.TransportError) -> float:
         """The wait before trying again after no answer came, or the ``ConnectionFailed`` to raise."""
-        not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+        not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
         delay = self._next() if not_sent or self.idempotent else None
         if not not_sent:
             self.maybe_done = True
