@@ -289,7 +289,7 @@ def ticket_import(
     csv_file: Annotated[Path, typer.Argument(help="One row per complaint line.", exists=True, dir_okay=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate every ticket, create none.")] = False,
     result: Annotated[Path | None, typer.Option(help="Where to write the result CSV.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Tickets in flight at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Tickets in flight at once.")] = 8,
     as_json: JsonFlag = False,
 ) -> None:
     """File tickets from a CSV of complaint lines, grouped as the guide says (one ticket per order, reason
