@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from claimdesk.api.deps import JsonBody, ServicesDep, StaffDep
 from claimdesk.api.docs import STAFF_MESSAGE_BODY, body_of, error_responses
-from claimdesk.tickets import lifecycle
+from claimdesk.tickets import lifecycle, lookup
 from claimdesk.tickets.presenter import Audience, ticket_view, ticket_views
+from claimdesk.tickets.schemas import AssignIn, StatusChangeIn
 
 from . import service
-from .schemas import AssignIn, StatusChangeIn
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 
@@ -72,7 +72,7 @@ def get_ticket(number: str, _actor: StaffDep, services: ServicesDep) -> JSONResp
     """One ticket by its number, with internal notes, assignee and version."""
 
     def unit(session: Session) -> dict[str, Any]:
-        return ticket_view(session, lifecycle.get_by_number(session, number), Audience.STAFF)
+        return ticket_view(session, lookup.numbered_ticket(session, number), Audience.STAFF)
 
     return JSONResponse(services.db.read(unit))
 

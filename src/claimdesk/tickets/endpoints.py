@@ -14,7 +14,7 @@ from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, error_responses
 from claimdesk.api.routing import add_request_route
 from claimdesk.jsonfmt import FastJSONResponse
 
-from . import lifecycle, service
+from . import lifecycle, lookup, service
 from .presenter import Audience, ticket_view, ticket_views
 
 router = APIRouter(tags=["tickets"])
@@ -66,7 +66,7 @@ def get_ticket(ticket_id: str, actor: ResellerDep, services: ServicesDep) -> JSO
 
     def unit(session: Any) -> dict[str, Any]:
         assert actor.id is not None
-        return ticket_view(session, service.get_ticket(session, actor.id, ticket_id), Audience.RESELLER)
+        return ticket_view(session, lookup.reseller_ticket(session, actor.id, ticket_id), Audience.RESELLER)
 
     return JSONResponse(services.db.read(unit))
 

@@ -16,50 +16,27 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
-from claimdesk.events.service import EventType, record_event
-from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
+from claimdesk.events.service import record_event
+from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import HistoryEntry, Message, Order, OrderProduct, Staff, Ticket, utcnow
 from claimdesk.netguard import url_problems
 from claimdesk.orders.service import order_facts
-from claimdesk.rules.fields import as_id
+from claimdesk.rules.events import EventType
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.resolution import Grant, grant_problems, granted_amounts
 from claimdesk.rules.statuses import Outcome, TicketStatus
-from claimdesk.staff.schemas import AssignIn, StatusChangeIn
 from claimdesk.validation import parse
 
-from .schemas import MessageIn, StaffMessageIn
+from .lookup import numbered_ticket, reseller_ticket
+from .presenter import Audience, ticket_view
+from .schemas import AssignIn, MessageIn, StaffMessageIn, StatusChangeIn
 from .service import add_evidence_files
 
 
-def _locked(session: Session, *where: sa.ColumnElement[bool]) -> Ticket | None:
-    query = sa.select(Ticket).where(*where).with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
-
-
-def lock_by_number(session: Session, number: str | int) -> Ticket:
-    """The ticket with this number, locked for the rest of the unit of work (staff address tickets by number)."""
-    text = str(number)
-    key = as_id(text)
-    ticket = _locked(session, Ticket.id == key) if key is not None else None
-    if ticket is None:
-        raise NotFound(f"Ticket number {text} not found.")
-    return ticket
-
-
-def lock_for_reseller(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = _locked(session, Ticket.account_id == account_id, Ticket.external_id == external_id)
-    if ticket is None:
-        raise NotFound(f"Ticket '{external_id}' not found.")
-    return ticket
-
-
-def get_by_number(session: Session, number: str) -> Ticket:
-    key = as_id(number)
-    ticket = session.get(Ticket, key) if key is not None else None
-    if ticket is None:
-        raise NotFound(f"Ticket number {number} not found.")
-    return ticket
+def record_ticket_event(session: Session, ticket: Ticket, event_type: EventType) -> int:
+    """The ticket's next event, carrying what its reseller sees of it now (changes flushed first)."""
+    session.flush()
+    return record_event(session, ticket, event_type, ticket_view(session, ticket, Audience.RESELLER))
 
 
 def _history(
@@ -195,7 +172,7 @@ def _check_reclaim(session: Session, ticket: Ticket) -> None:
 
 def change_status(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
     """Move a ticket along the workflow (staff), with an optional public message and, to solve, a resolution."""
-    ticket = lock_by_number(session, number)
+    ticket = numbered_ticket(session, number, for_update=True)
     change, problems = parse(StatusChangeIn, body)
     if change is None:
         raise ValidationFailed(problems)
@@ -237,7 +214,7 @@ def change_status(session: Session, actor: Actor, number: str, body: Any) -> Tic
     _history(session, ticket, actor, "status_changed", now, **details)
     if change.message is not None:
         _add_message(session, ticket, actor, change.message, now)
-    record_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
+    record_ticket_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
     return ticket
 
 
@@ -246,7 +223,7 @@ def change_status(session: Session, actor: Actor, number: str, body: Any) -> Tic
 
 def add_staff_message(session: Session, actor: Actor, number: str, body: Any, *, allow_private_urls: bool) -> Ticket:
     """A staff reply (an event for the reseller) or an internal note (staff only: no event, no updated_at)."""
-    ticket = lock_by_number(session, number)
+    ticket = numbered_ticket(session, number, for_update=True)
     parsed, problems = parse(StaffMessageIn, body)
     uris, more = _file_problems(parsed.files if parsed else None, allow_private_urls=allow_private_urls)
     if parsed is None or more:
@@ -258,7 +235,7 @@ def add_staff_message(session: Session, actor: Actor, number: str, body: Any, *,
     _add_message(session, ticket, actor, parsed.body, now, internal=parsed.internal, uris=uris)
     _touch(ticket, now, visible=not parsed.internal)
     if not parsed.internal:
-        record_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
+        record_ticket_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
     else:
         session.flush()
     return ticket
@@ -269,7 +246,7 @@ def add_reseller_message(
 ) -> Ticket:
     """A reseller's reply. On a holding ticket (the supplier awaited it) the ticket moves back to pending."""
     assert actor.id is not None
-    ticket = lock_for_reseller(session, actor.id, external_id)
+    ticket = reseller_ticket(session, actor.id, external_id, for_update=True)
     parsed, problems = parse(MessageIn, body)
     uris, more = _file_problems(parsed.files if parsed else None, allow_private_urls=allow_private_urls)
     if parsed is None or more:
@@ -283,9 +260,9 @@ def add_reseller_message(
         _move(ticket, TicketStatus.PENDING, now)
         _history(session, ticket, actor, "status_changed", now, **{"from": TicketStatus.HOLDING.value})
         # A status change that carries a message is one status_changed event.
-        record_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
+        record_ticket_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
     else:
-        record_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
+        record_ticket_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
     return ticket
 
 
@@ -294,7 +271,7 @@ def add_reseller_message(
 
 def assign(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
     """Give the ticket to a staff member ("me" is the caller) or to nobody. Staff only: no reseller event."""
-    ticket = lock_by_number(session, number)
+    ticket = numbered_ticket(session, number, for_update=True)
     parsed, problems = parse(AssignIn, body)
     if parsed is None:
         raise ValidationFailed(problems)

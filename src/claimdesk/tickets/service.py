@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
-from claimdesk.events.service import DISPATCH_JOB, EventType
-from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
-from claimdesk.jobs import enqueue_many
+from claimdesk.exceptions import Conflict, ValidationFailed
+from claimdesk.jobs import JobName, enqueue_many
 from claimdesk.models import EvidenceFile, Order, Ticket, utcnow
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
 from claimdesk.rules.catalogue import Reason
+from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import as_id, is_clean_text, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
@@ -32,9 +32,6 @@ from claimdesk.validation import page_size, parse
 
 from . import repository
 from .schemas import TicketIn
-
-FETCH_FILE_JOB = "fetch_file"
-
 
 _FILES = cast(sa.Table, EvidenceFile.__table__)
 _INSERT_FILES = sa.insert(_FILES).returning(_FILES.c.id, sort_by_parameter_order=True)
@@ -67,7 +64,7 @@ def add_evidence_files(
     # A plain INSERT ... RETURNING of the ids, skipping the unit of work: most tickets carry files. The
     # objects handed back are for showing the files, not attached to the session.
     ids = session.execute(_INSERT_FILES, rows).scalars().all()
-    enqueue_many(session, FETCH_FILE_JOB, ids)
+    enqueue_many(session, JobName.FETCH_FILE, ids)
     return [EvidenceFile(id=file_id, **row) for file_id, row in zip(ids, rows, strict=True)]
 
 
@@ -287,13 +284,9 @@ def _store(
         view=view,
         now=now,
     )
-    repository.enqueue(sql, [(FETCH_FILE_JOB, file_id) for file_id in file_ids] + [(DISPATCH_JOB, event_id)], now)
+    jobs = [(JobName.FETCH_FILE.value, file_id) for file_id in file_ids]
+    repository.enqueue(sql, [*jobs, (JobName.DISPATCH_EVENT.value, event_id)], now)
     return Filed(ticket.id, created=True, view=view)
-
-
-_TICKET_BY_ID = sa.select(Ticket).where(
-    Ticket.account_id == sa.bindparam("account_id"), Ticket.external_id == sa.bindparam("external_id")
-)
 
 
 def reseller_view(session: Session, number: int) -> dict[str, Any]:
@@ -301,17 +294,6 @@ def reseller_view(session: Session, number: int) -> dict[str, Any]:
     ticket = session.get(Ticket, number)
     assert ticket is not None
     return ticket_view(session, ticket, Audience.RESELLER)
-
-
-def get_ticket(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = (
-        session.scalar(_TICKET_BY_ID, {"account_id": account_id, "external_id": external_id})
-        if is_clean_text(external_id)
-        else None
-    )
-    if ticket is None:
-        raise NotFound(f"Ticket '{external_id}' not found.")
-    return ticket
 
 
 @dataclass(frozen=True)

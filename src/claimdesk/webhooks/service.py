@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import Actor, new_webhook_secret
 from claimdesk.events.service import event_view
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
-from claimdesk.jobs import enqueue
+from claimdesk.jobs import JobName, enqueue
 from claimdesk.mail.render import WEBHOOK_DISABLED, ticket_template
-from claimdesk.mail.tasks import SEND_EMAIL_JOB
 from claimdesk.models import (
     Account,
     Event,
@@ -42,7 +41,6 @@ from claimdesk.validation import parse
 from .delivery import AttemptResult
 from .schemas import WebhookIn
 
-DELIVER_JOB = "deliver_webhook"
 MAX_ENDPOINTS = 20
 # After a rotation the old secret keeps signing for this long.
 ROTATION_OVERLAP = dt.timedelta(hours=24)
@@ -152,7 +150,7 @@ def _new_delivery(
     )
     session.add(delivery)
     session.flush()
-    enqueue(session, DELIVER_JOB, delivery.id)
+    enqueue(session, JobName.DELIVER_WEBHOOK, delivery.id)
     return delivery
 
 
@@ -224,7 +222,7 @@ def redeliver(session: Session, account_id: int, delivery_id: str) -> DeliveryRe
     delivery.state = "pending"
     delivery.finished_at = None
     session.flush()
-    enqueue(session, DELIVER_JOB, delivery.id)
+    enqueue(session, JobName.DELIVER_WEBHOOK, delivery.id)
     return _with_attempts(session, [delivery])[0]
 
 
@@ -276,7 +274,7 @@ def dispatch_event(session: Session, event_id: int, *, send_email: bool) -> int:
         created += 1
     template = ticket_template(event.type, event.ticket)
     if send_email and template is not None:
-        enqueue(session, SEND_EMAIL_JOB, event.id, {"template": template})
+        enqueue(session, JobName.SEND_EMAIL, event.id, {"template": template})
     session.add(EventDispatch(event_id=event.id, dispatched_at=utcnow()))
     session.flush()
     return created
@@ -398,7 +396,7 @@ def _track_health(
         endpoint.disabled_at = now
         account = session.get(Account, endpoint.account_id)
         if notify and account is not None and account.notify_email:
-            enqueue(session, SEND_EMAIL_JOB, endpoint.id, {"template": WEBHOOK_DISABLED})
+            enqueue(session, JobName.SEND_EMAIL, endpoint.id, {"template": WEBHOOK_DISABLED})
 
 
 def finish(session: Session, delivery_id: int, reason: str) -> None:
