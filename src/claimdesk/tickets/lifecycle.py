@@ -20,6 +20,7 @@ from claimdesk.events.service import record_event
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import HistoryEntry, Message, Order, OrderProduct, Staff, Ticket, utcnow
 from claimdesk.netguard import url_problems
+from claimdesk.orders.ledger import unsolved_holder
 from claimdesk.orders.service import order_facts
 from claimdesk.rules.events import EventType
 from claimdesk.rules.problems import Problem
@@ -30,7 +31,7 @@ from claimdesk.validation import parse
 from .lookup import numbered_ticket, reseller_ticket
 from .presenter import Audience, ticket_view
 from .schemas import AssignIn, MessageIn, StaffMessageIn, StatusChangeIn
-from .service import add_evidence_files
+from .service import add_evidence_files, grouping_conflict
 
 
 def record_ticket_event(session: Session, ticket: Ticket, event_type: EventType) -> int:
@@ -123,7 +124,7 @@ def _resolution(
     session: Session, ticket: Ticket, change: StatusChangeIn
 ) -> tuple[dict[str, Any] | None, dict[str, int | None], list[Problem]]:
     """The resolution to store, the granted amount per order line key, and what is wrong with it."""
-    if change.status is not TicketStatus.SOLVED:
+    if not change.status.is_solved:
         if change.resolution is not None:
             return None, {}, [Problem("resolution", "not_allowed", "A resolution is only given with status solved.")]
         return None, {}, []
@@ -147,10 +148,8 @@ def _resolution(
     return resolution, granted, []
 
 
-def _check_reclaim(session: Session, ticket: Ticket) -> None:
+def _check_reclaim(session: Session, ticket: Ticket, order: Order) -> None:
     """Reopening a rejected ticket claims its items again: they must still be claimable on the order."""
-    # Lock the order like intake does, so a ticket being filed for the same items queues behind us.
-    order = session.scalars(sa.select(Order).where(Order.id == ticket.order_id).with_for_update()).one()
     facts = order_facts(session, order)  # rejected tickets, this one too, claim nothing
     problems = []
     for index, (line, amount) in enumerate(_ticket_lines(session, ticket)):
@@ -170,15 +169,52 @@ def _check_reclaim(session: Session, ticket: Ticket) -> None:
         )
 
 
-def change_status(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
-    """Move a ticket along the workflow (staff), with an optional public message and, to solve, a resolution."""
-    ticket = numbered_ticket(session, number, for_update=True)
-    change, problems = parse(StatusChangeIn, body)
-    if change is None:
-        raise ValidationFailed(problems)
-    resolution, granted, problems = _resolution(session, ticket, change)
-    if problems:
-        raise ValidationFailed(problems)
+def _check_grouping(session: Session, ticket: Ticket) -> None:
+    """Reopening makes the ticket unsolved again, so it must keep the grouping rule as intake does: no other
+    unsolved ticket may hold one of its products with its reason (409 naming the oldest such ticket)."""
+    lines = _ticket_lines(session, ticket)
+    # The ticket itself is still solved here, so it is never its own holder.
+    query = sa.select(OrderProduct.id, unsolved_holder(OrderProduct.id, ticket.reason)).where(
+        OrderProduct.id.in_([line.id for line, _ in lines])
+    )
+    holders: dict[int, int | None] = dict(session.execute(query).all())
+    held = [(holders[line.id], index) for index, (line, _) in enumerate(lines) if holders.get(line.id) is not None]
+    if not held:
+        return
+    number, index = min(held)
+    holder = session.get(Ticket, number)
+    assert holder is not None
+    raise grouping_conflict(
+        holder, index, lines[index][0].ref, ticket.reason, advice="this ticket cannot be reopened while that one is"
+    )
+
+
+def _reopen(session: Session, ticket: Ticket) -> dict[str, Any] | None:
+    """Take a solved ticket back into work: its items claimed again and its grouping kept, its resolution
+    undone. Returns the resolution it had, for the history."""
+    # Lock the order like intake does, so a ticket being filed for the same items queues behind us.
+    order = session.scalars(sa.select(Order).where(Order.id == ticket.order_id).with_for_update()).one()
+    if ticket.outcome is not None and Outcome(ticket.outcome).releases_items:
+        _check_reclaim(session, ticket, order)
+    _check_grouping(session, ticket)
+    previous = ticket.resolution
+    ticket.resolution = None
+    ticket.outcome = None
+    for product in ticket.products:
+        product.granted = None
+    return previous
+
+
+def _resolve(session: Session, ticket: Ticket, resolution: dict[str, Any], granted: dict[str, int | None]) -> None:
+    ticket.resolution = resolution
+    ticket.outcome = resolution["outcome"]
+    keys = {line.id: line.key for line, _ in _ticket_lines(session, ticket)}
+    for product in ticket.products:
+        product.granted = granted.get(keys[product.order_product_id])
+
+
+def _check_move(ticket: Ticket, change: StatusChangeIn) -> TicketStatus:
+    """The ticket's status now, if it is the one the caller read (``version``) and may move as asked."""
     if change.version is not None and change.version != ticket.version:
         raise Conflict(
             f"Ticket {ticket.id} changed since you read it (version {change.version}, now {ticket.version}); "
@@ -192,22 +228,25 @@ def change_status(session: Session, actor: Actor, number: str, body: Any) -> Tic
             f"A {current} ticket cannot move to {change.status}; it can move to {', '.join(allowed)}.",
             extra={"status": current.value, "allowed": allowed},
         )
+    return current
+
+
+def change_status(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
+    """Move a ticket along the workflow (staff), with an optional public message and, to solve, a resolution."""
+    ticket = numbered_ticket(session, number, for_update=True)
+    change, problems = parse(StatusChangeIn, body)
+    if change is None:
+        raise ValidationFailed(problems)
+    resolution, granted, problems = _resolution(session, ticket, change)
+    if problems:
+        raise ValidationFailed(problems)
+    current = _check_move(ticket, change)
     now = utcnow()
     details: dict[str, Any] = {"from": current.value}
-    if current is TicketStatus.SOLVED:  # a reopen: the resolution goes to history
-        if ticket.outcome == Outcome.REJECTED.value:
-            _check_reclaim(session, ticket)
-        details["previous_resolution"] = ticket.resolution
-        ticket.resolution = None
-        ticket.outcome = None
-        for product in ticket.products:
-            product.granted = None
+    if current.is_solved:  # a reopen: the resolution goes to history
+        details["previous_resolution"] = _reopen(session, ticket)
     if resolution is not None:
-        ticket.resolution = resolution
-        ticket.outcome = resolution["outcome"]
-        keys = {line.id: line.key for line, _ in _ticket_lines(session, ticket)}
-        for product in ticket.products:
-            product.granted = granted.get(keys[product.order_product_id])
+        _resolve(session, ticket, resolution, granted)
         details["resolution"] = resolution
     _move(ticket, change.status, now)
     _touch(ticket, now, visible=True)
@@ -229,7 +268,7 @@ def add_staff_message(session: Session, actor: Actor, number: str, body: Any, *,
     if parsed is None or more:
         raise ValidationFailed(problems + more)
     # Internal notes stay possible on a solved ticket (staff may record what happened after the answer).
-    if ticket.status == TicketStatus.SOLVED.value and not parsed.internal:
+    if TicketStatus(ticket.status).is_solved and not parsed.internal:
         raise _closed(ticket)
     now = utcnow()
     _add_message(session, ticket, actor, parsed.body, now, internal=parsed.internal, uris=uris)
@@ -251,12 +290,13 @@ def add_reseller_message(
     uris, more = _file_problems(parsed.files if parsed else None, allow_private_urls=allow_private_urls)
     if parsed is None or more:
         raise ValidationFailed(problems + more)
-    if ticket.status == TicketStatus.SOLVED.value:
+    status = TicketStatus(ticket.status)
+    if status.is_solved:
         raise _closed(ticket)
     now = utcnow()
     _add_message(session, ticket, actor, parsed.body, now, uris=uris)
     _touch(ticket, now, visible=True)
-    if ticket.status == TicketStatus.HOLDING.value:
+    if status is TicketStatus.HOLDING:
         _move(ticket, TicketStatus.PENDING, now)
         _history(session, ticket, actor, "status_changed", now, **{"from": TicketStatus.HOLDING.value})
         # A status change that carries a message is one status_changed event.

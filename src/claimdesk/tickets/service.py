@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -162,15 +162,33 @@ def _check_grouping(sql: Sql, lines: repository.Lines, parsed: TicketIn) -> None
     if not held:
         return
     number, index = min(held)  # the oldest such ticket, at its first product in the body
-    ticket = repository.ticket_by_number(sql, number)
-    product = parsed.products[index].id
-    raise Conflict(
-        f"Product {product} is already in unsolved ticket '{ticket.external_id}' with reason "
-        f"'{parsed.reason.value}'; add to that ticket instead.",
+    raise grouping_conflict(
+        repository.ticket_by_number(sql, number),
+        index,
+        parsed.products[index].id,
+        parsed.reason.value,
+        advice="add to that ticket instead",
+    )
+
+
+class HeldTicket(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+def grouping_conflict(holder: HeldTicket, index: int, product: int | str, reason: str, *, advice: str) -> Conflict:
+    """The grouping rule's 409 (one reason per product in unsolved tickets), naming the ticket that holds the
+    product: the same answer for a new ticket (intake) and for a ticket reopened (``tickets.lifecycle``)."""
+    return Conflict(
+        f"Product {product} is already in unsolved ticket '{holder.external_id}' with reason '{reason}'; {advice}.",
         problems=[
-            Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{ticket.external_id}'.")
+            Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{holder.external_id}'.")
         ],
-        extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
+        extra={"ticket": {"id": holder.external_id, "number": holder.id, "status": holder.status}},
     )
 
 
