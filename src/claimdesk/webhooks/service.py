@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -87,13 +87,22 @@ def list_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:
     )
 
 
+# What the account owns and a path names by id.
+Owned = TypeVar("Owned", WebhookEndpoint, WebhookDelivery)
+
+
+def _owned(session: Session, model: type[Owned], account_id: int, text: str, *, for_update: bool) -> Owned | None:
+    """The account's row of ``model`` with the id in ``text``; None for an id that is none, or another's row."""
+    key = as_id(text)
+    if key is None:
+        return None
+    query = sa.select(model).where(model.id == key, model.account_id == account_id)
+    return session.scalar(query.with_for_update() if for_update else query)
+
+
 def get_endpoint(session: Session, account_id: int, webhook_id: str, *, for_update: bool = False) -> WebhookEndpoint:
     """One of the account's endpoints; another account's answers as if it did not exist."""
-    found = None
-    key = as_id(webhook_id)
-    if key is not None:
-        query = sa.select(WebhookEndpoint).where(WebhookEndpoint.id == key, WebhookEndpoint.account_id == account_id)
-        found = session.scalar(query.with_for_update() if for_update else query)
+    found = _owned(session, WebhookEndpoint, account_id, webhook_id, for_update=for_update)
     if found is None:
         raise NotFound(f"Webhook endpoint '{webhook_id}' not found.")
     return found
@@ -200,11 +209,8 @@ def list_deliveries(session: Session, account_id: int, webhook_id: str | None, l
 
 
 def get_delivery(session: Session, account_id: int, delivery_id: str, *, for_update: bool = False) -> WebhookDelivery:
-    found = None
-    key = as_id(delivery_id)
-    if key is not None:
-        query = sa.select(WebhookDelivery).where(WebhookDelivery.id == key, WebhookDelivery.account_id == account_id)
-        found = session.scalar(query.with_for_update() if for_update else query)
+    """One of the account's deliveries, to an endpoint or a callback URL."""
+    found = _owned(session, WebhookDelivery, account_id, delivery_id, for_update=for_update)
     if found is None:
         raise NotFound(f"Delivery '{delivery_id}' not found.")
     return found
