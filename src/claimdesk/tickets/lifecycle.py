@@ -26,7 +26,7 @@ from claimdesk.rules.events import EventType
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.resolution import Grant, grant_problems, granted_amounts
 from claimdesk.rules.statuses import Outcome, TicketStatus
-from claimdesk.validation import parse
+from claimdesk.validation import parse, parse_or_raise
 
 from .lookup import numbered_ticket, reseller_ticket
 from .presenter import Audience, ticket_view
@@ -234,9 +234,7 @@ def _check_move(ticket: Ticket, change: StatusChangeIn) -> TicketStatus:
 def change_status(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
     """Move a ticket along the workflow (staff), with an optional public message and, to solve, a resolution."""
     ticket = numbered_ticket(session, number, for_update=True)
-    change, problems = parse(StatusChangeIn, body)
-    if change is None:
-        raise ValidationFailed(problems)
+    change = parse_or_raise(StatusChangeIn, body)
     resolution, granted, problems = _resolution(session, ticket, change)
     if problems:
         raise ValidationFailed(problems)
@@ -312,9 +310,7 @@ def add_reseller_message(
 def assign(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
     """Give the ticket to a staff member ("me" is the caller) or to nobody. Staff only: no reseller event."""
     ticket = numbered_ticket(session, number, for_update=True)
-    parsed, problems = parse(AssignIn, body)
-    if parsed is None:
-        raise ValidationFailed(problems)
+    parsed = parse_or_raise(AssignIn, body)
     wanted = actor.id if parsed.assignee == "me" else parsed.assignee
     staff: Staff | None = None
     if isinstance(wanted, int):

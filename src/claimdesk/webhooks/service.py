@@ -91,21 +91,22 @@ def list_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:
 Owned = TypeVar("Owned", WebhookEndpoint, WebhookDelivery)
 
 
-def _owned(session: Session, model: type[Owned], account_id: int, text: str, *, for_update: bool) -> Owned | None:
-    """The account's row of ``model`` with the id in ``text``; None for an id that is none, or another's row."""
+def _owned(session: Session, model: type[Owned], account_id: int, text: str, *, for_update: bool, name: str) -> Owned:
+    """The account's row of ``model`` with the id in ``text``; an id that is none, or another account's row,
+    is ``NotFound`` (the same answer: nobody learns what other accounts have)."""
     key = as_id(text)
-    if key is None:
-        return None
-    query = sa.select(model).where(model.id == key, model.account_id == account_id)
-    return session.scalar(query.with_for_update() if for_update else query)
+    found = None
+    if key is not None:
+        query = sa.select(model).where(model.id == key, model.account_id == account_id)
+        found = session.scalar(query.with_for_update() if for_update else query)
+    if found is None:
+        raise NotFound(f"{name} '{text[:64]}' not found.")
+    return found
 
 
 def get_endpoint(session: Session, account_id: int, webhook_id: str, *, for_update: bool = False) -> WebhookEndpoint:
-    """One of the account's endpoints; another account's answers as if it did not exist."""
-    found = _owned(session, WebhookEndpoint, account_id, webhook_id, for_update=for_update)
-    if found is None:
-        raise NotFound(f"Webhook endpoint '{webhook_id}' not found.")
-    return found
+    """One of the account's endpoints."""
+    return _owned(session, WebhookEndpoint, account_id, webhook_id, for_update=for_update, name="Webhook endpoint")
 
 
 def delete_endpoint(session: Session, account_id: int, webhook_id: str) -> None:
@@ -210,10 +211,7 @@ def list_deliveries(session: Session, account_id: int, webhook_id: str | None, l
 
 def get_delivery(session: Session, account_id: int, delivery_id: str, *, for_update: bool = False) -> WebhookDelivery:
     """One of the account's deliveries, to an endpoint or a callback URL."""
-    found = _owned(session, WebhookDelivery, account_id, delivery_id, for_update=for_update)
-    if found is None:
-        raise NotFound(f"Delivery '{delivery_id}' not found.")
-    return found
+    return _owned(session, WebhookDelivery, account_id, delivery_id, for_update=for_update, name="Delivery")
 
 
 def redeliver(session: Session, account_id: int, delivery_id: str) -> DeliveryRecord:
