@@ -147,9 +147,7 @@ def _get(
         raise _transient("timed out connecting to the host") from None
     except httpcore.ConnectError as exc:
         raise _transient(f"could not connect to the host ({_text(exc)})") from None
-    except httpcore.TimeoutException:
-        if time.monotonic() >= deadline:
-            raise _transient(f"timed out (the download took longer than {limits.deadline:g} s)") from None
+    except httpcore.TimeoutException:  # before the answer began (the body's own timeouts: ``_read_body``)
         raise _transient("timed out waiting for the host") from None
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         raise _transient(f"the connection to the host failed ({_text(exc)})") from None
@@ -171,10 +169,18 @@ def _answer(response: httpcore.Response, url: httpx.URL, limits: FetchLimits, de
         raise _transient(f"the host answered HTTP {status}")
     if status != 200:
         raise _permanent(f"the host refused it (HTTP {status})")
-    too_large = f"too large (over the {describe_size(limits.max_bytes)} limit)"
     length = header(response, b"content-length") or ""
     if length.isdigit() and int(length) > limits.max_bytes:
-        raise _permanent(too_large)
+        raise _too_large(limits)
+    return _read_body(response, url, limits, deadline)
+
+
+def _too_large(limits: FetchLimits) -> FetchError:
+    return _permanent(f"too large (over the {describe_size(limits.max_bytes)} limit)")
+
+
+def _read_body(response: httpcore.Response, url: httpx.URL, limits: FetchLimits, deadline: float) -> Fetched:
+    too_long = f"timed out (the download took longer than {limits.deadline:g} s)"
     body = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (handed to the caller, who closes it)
     try:
         digest = hashlib.sha256()
@@ -183,12 +189,15 @@ def _answer(response: httpcore.Response, url: httpx.URL, limits: FetchLimits, de
         for chunk in response.iter_stream():
             size += len(chunk)
             if size > limits.max_bytes:
-                raise _permanent(too_large)
+                raise _too_large(limits)
             if time.monotonic() > deadline:
-                raise _transient(f"timed out (the download took longer than {limits.deadline:g} s)")
+                raise _transient(too_long)
             digest.update(chunk)
             body.write(chunk)
         body.seek(0)
+    except httpcore.TimeoutException:
+        body.close()
+        raise _transient(too_long if time.monotonic() >= deadline else "timed out waiting for the host") from None
     except BaseException:
         body.close()
         raise
