@@ -10,6 +10,7 @@ whose lease ran out (its worker died) is taken again, and handlers are idempoten
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -42,6 +43,16 @@ class Fail(Exception):
         self.error = error
 
 
+class JobName(enum.StrEnum):
+    """Every kind of job, in one place: the services that enqueue them and the tasks that run them both
+    name them from here, so that no service has to import a task module for a name."""
+
+    FETCH_FILE = "fetch_file"  # files.tasks: download an evidence file (ref: the file)
+    DISPATCH_EVENT = "dispatch_event"  # webhooks.tasks: fan an event out into deliveries (ref: the event)
+    DELIVER_WEBHOOK = "deliver_webhook"  # webhooks.tasks: one attempt of a delivery (ref: the delivery)
+    SEND_EMAIL = "send_email"  # mail.tasks: one e-mail (ref: an event or an endpoint; payload: template)
+
+
 @dataclass(frozen=True, slots=True)
 class JobRef:
     """What a handler gets: ids, never objects of another session."""
@@ -67,24 +78,24 @@ class JobKind:
 KINDS: dict[str, JobKind] = {}
 
 
-def register(kind: str, job_kind: JobKind) -> None:
-    KINDS[kind] = job_kind
+def register(kind: JobName, job_kind: JobKind) -> None:
+    KINDS[kind.value] = job_kind
 
 
 def enqueue(
     session: Session,
-    kind: str,
+    kind: JobName,
     ref_id: int,
     payload: dict[str, Any] | None = None,
     *,
     run_at: dt.datetime | None = None,
 ) -> Job:
-    job = Job(kind=kind, ref_id=ref_id, payload=payload or {}, run_at=run_at or utcnow())
+    job = Job(kind=kind.value, ref_id=ref_id, payload=payload or {}, run_at=run_at or utcnow())
     session.add(job)
     return job
 
 
-def enqueue_many(session: Session, kind: str, ref_ids: Sequence[int]) -> None:
+def enqueue_many(session: Session, kind: JobName, ref_ids: Sequence[int]) -> None:
     """One job of ``kind`` per id, due now, in one statement (the intake path writes several per ticket)."""
     if ref_ids:
         now = utcnow()
@@ -92,7 +103,7 @@ def enqueue_many(session: Session, kind: str, ref_ids: Sequence[int]) -> None:
             sa.insert(Job),
             [
                 {
-                    "kind": kind,
+                    "kind": kind.value,
                     "ref_id": ref_id,
                     "payload": {},
                     "state": "queued",

@@ -131,7 +131,7 @@ class TestClaims:
         try:
             with databases[0].transaction() as session:
                 for ref in range(60):
-                    jobs.enqueue(session, "test_claims", ref)
+                    jobs.enqueue(session, jobs.JobName.FETCH_FILE, ref)  # claimed, never run
             start = threading.Barrier(2)
             taken: list[list[int]] = [[], []]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -9,9 +11,11 @@ import sqlalchemy as sa
 from claimdesk.db import Database
 from claimdesk.models import Event
 from claimdesk.rules.statuses import TicketStatus
-from tests.factories import new_reseller
+from tests.factories import new_reseller, ticket_body
 
-from .support import ALLOWED, FORBIDDEN, RESOLUTION, path_to, world
+from .support import ALLOWED, FORBIDDEN, RESOLUTION, World, path_to, world
+
+PHOTO = {"uri": "https://93.184.215.14/photos/1.jpg"}
 
 
 class TestAccess:
@@ -221,6 +225,84 @@ class TestResolution:
         assert w.move(first["number"], "pending").status_code == 200
         status = client.post("/order/status", json={"orders": [{"id": w.order["id"]}]}, headers=w.reseller.headers)
         assert status.json()["orders"][0]["products"][0]["claimable"] == 1
+
+
+class TestReopenKeepsTheGroupingRule:
+    """Intake refuses a second unsolved ticket with the same reason on a product; reopening must too."""
+
+    def _flyers(self, w: World, reason: str = "damaged") -> dict[str, Any]:
+        return w.ticket(
+            reason=reason,
+            products=[{"id": "flyer", "amount": 1, "files": [PHOTO]}, {"id": 17, "amount": 1, "files": [PHOTO]}],
+        )
+
+    def test_reopen_refused_while_another_unsolved_ticket_has_the_reason(
+        self, client: httpx.Client, db: Database
+    ) -> None:
+        w = world(client, db)
+        first = w.ticket(products=[{"id": 17, "amount": 1, "files": [PHOTO]}])
+        assert w.move(first["number"], "solved").status_code == 200
+        second = self._flyers(w)  # allowed: the first is solved
+        before = len(w.events(first["number"]))
+        version = w.staff_get(first["number"])["version"]
+        response = w.move(first["number"], "pending")
+        assert response.status_code == 409, response.text
+        body = response.json()
+        # The same answer as intake's for the grouping rule: the product's place, the code, the other ticket.
+        assert [(e["loc"], e["code"]) for e in body["errors"]] == [("products.0.id", "ticket_exists")]
+        assert second["id"] in body["errors"][0]["message"]
+        assert second["id"] in body["error"]
+        assert body["ticket"] == {"id": second["id"], "number": second["number"], "status": "open"}
+        intake = client.post(
+            "/tickets",
+            json=ticket_body(w.order, products=[{"id": 17, "amount": 1, "files": [PHOTO]}]),
+            headers=w.reseller.headers,
+        )
+        assert intake.status_code == 409
+        assert set(intake.json()) == set(body)
+        # Nothing changed: still solved with its resolution, no event, no new version.
+        after = w.staff_get(first["number"])
+        assert (after["status"], after["version"], after["resolution"]) == ("solved", version, RESOLUTION)
+        assert len(w.events(first["number"])) == before
+
+    def test_the_oldest_holder_is_named_at_the_first_product_it_holds(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        first = self._flyers(w)
+        assert w.move(first["number"], "solved").status_code == 200
+        on_17 = w.ticket(products=[{"id": 17, "amount": 1, "files": [PHOTO]}])
+        w.ticket(products=[{"id": "flyer", "amount": 1, "files": [PHOTO]}])
+        response = w.move(first["number"], "pending")
+        assert response.status_code == 409, response.text
+        assert response.json()["ticket"]["id"] == on_17["id"]  # the oldest of the two holders
+        assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [("products.1.id", "ticket_exists")]
+
+    def test_reopen_allowed_once_the_other_is_solved_or_for_another_reason(
+        self, client: httpx.Client, db: Database
+    ) -> None:
+        w = world(client, db)
+        first = self._flyers(w)
+        assert w.move(first["number"], "solved").status_code == 200
+        other_reason = self._flyers(w, reason="color")
+        same_reason = self._flyers(w)
+        assert w.move(first["number"], "pending").status_code == 409
+        assert w.move(same_reason["number"], "solved").status_code == 200
+        response = w.move(first["number"], "pending")
+        assert response.status_code == 200, response.text
+        assert w.staff_get(other_reason["number"])["status"] == "open"
+        # And now the one just solved cannot come back: the reopened ticket holds the products again.
+        response = w.move(same_reason["number"], "pending")
+        assert response.status_code == 409
+        assert response.json()["ticket"]["id"] == first["id"]
+
+    def test_a_rejected_ticket_is_checked_for_both_rules(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        first = w.ticket(products=[{"id": 17, "amount": 1, "files": [PHOTO]}])
+        assert w.move(first["number"], "solved", resolution={"outcome": "rejected", "note": "No."}).status_code == 200
+        second = w.ticket(products=[{"id": 17, "amount": 1, "files": [PHOTO]}])  # 2 of 3 claimed: amounts fit
+        response = w.move(first["number"], "pending")
+        assert response.status_code == 409, response.text
+        assert response.json()["ticket"]["id"] == second["id"]
+        assert response.json()["errors"][0]["code"] == "ticket_exists"
 
 
 class TestVersion:

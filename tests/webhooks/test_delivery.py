@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from claimdesk import jobs
 from claimdesk.config import Settings
 from claimdesk.db import Database
-from claimdesk.events.service import EventType, record_event
 from claimdesk.models import Job, Message, Ticket, WebhookDelivery, WebhookEndpoint
+from claimdesk.rules.events import EventType
+from claimdesk.tickets.lifecycle import record_ticket_event
 from tests.factories import new_reseller
 
 from .support import Receiver, drain, file_ticket, queued, register_webhook
@@ -42,7 +43,7 @@ def change_status(db: Database, number: int, status: str, message: str | None = 
         ticket.status = status
         if message is not None:
             session.add(Message(ticket_id=ticket.id, body=message, by_type="staff", by_name="Agent Smith"))
-        record_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
+        record_ticket_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
 
 
 def deliveries(db: Database) -> list[WebhookDelivery]:
@@ -101,7 +102,7 @@ class TestFanOut:
         file_ticket(client, reseller, callback_urls=[f"{receiver.url}/callback"])
         [dispatch] = queued(db, "dispatch_event")
         with db.transaction() as session:
-            jobs.enqueue(session, "dispatch_event", dispatch.ref_id)
+            jobs.enqueue(session, jobs.JobName.DISPATCH_EVENT, dispatch.ref_id)
 
         drain(db, settings)
 

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from claimdesk.config import Settings
 from claimdesk.db import Database
-from claimdesk.events.service import EventType, record_event
 from claimdesk.models import Account, HistoryEntry, Message, Ticket, utcnow
+from claimdesk.rules.events import EventType
+from claimdesk.tickets.lifecycle import record_ticket_event
 from tests.factories import new_reseller
 
 from .support import MailSink, Receiver, drain, file_ticket, queued, register_webhook
@@ -79,7 +80,7 @@ def add_event(
             session.add(
                 Message(ticket_id=ticket.id, body=message, by_type=by, by_name="Agent <b>Smith</b>", created_at=now)
             )
-        record_event(session, ticket, event)
+        record_ticket_event(session, ticket, event)
 
 
 class TestTicketMail:

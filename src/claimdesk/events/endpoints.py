@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from claimdesk.api.deps import ResellerDep, ServicesDep
 from claimdesk.api.docs import error_responses
+from claimdesk.api.listing import Limit
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.rules.fields import ascii_int
 from claimdesk.rules.problems import Problem
@@ -44,7 +45,7 @@ def events(
     actor: ResellerDep,
     services: ServicesDep,
     since: str | None = Query(None, description="the last event id you have seen (next_since of the last call)"),
-    limit: str | None = Query(None, description="1 to 200, default 50"),
+    limit: Limit = None,
 ) -> JSONResponse:
     """Your tickets' events after ``since``, oldest first: the same events the webhooks deliver."""
     after, size = parse_events_query(since, limit)

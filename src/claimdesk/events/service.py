@@ -7,35 +7,24 @@ change that was rolled back never does.
 
 from __future__ import annotations
 
-import enum
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from claimdesk.jobs import enqueue_many
+from claimdesk.jobs import JobName, enqueue_many
 from claimdesk.models import Event, Ticket, utcnow
-from claimdesk.tickets.presenter import Audience, ticket_view
+from claimdesk.rules.events import EventType
 from claimdesk.timefmt import rfc3339
-
-DISPATCH_JOB = "dispatch_event"
-
-
-class EventType(enum.StrEnum):
-    TICKET_CREATED = "ticket.created"
-    TICKET_STATUS_CHANGED = "ticket.status_changed"
-    TICKET_MESSAGE_ADDED = "ticket.message_added"
-    TICKET_FILE_FAILED = "ticket.file_failed"
-
 
 _EVENTS = cast(sa.Table, Event.__table__)
 _INSERT_EVENT = sa.insert(_EVENTS).returning(_EVENTS.c.id)
 
 
-def record_event(session: Session, ticket: Ticket, event_type: EventType, *, view: dict[str, Any] | None = None) -> int:
-    """Record what the reseller sees of ``ticket`` now, as the ticket's next event; returns its id.
+def record_event(session: Session, ticket: Ticket, event_type: EventType, view: dict[str, Any]) -> int:
+    """Record ``view``, what the reseller sees of ``ticket`` now, as the ticket's next event; returns its id.
 
-    ``view`` is that view when the caller already has it (a new ticket, built from what was just stored).
+    The view is the caller's to build (``claimdesk.tickets``): events sit below the tickets package.
     """
     session.flush()
     ticket.event_seq += 1
@@ -44,12 +33,12 @@ def record_event(session: Session, ticket: Ticket, event_type: EventType, *, vie
         "ticket_id": ticket.id,
         "type": event_type.value,
         "sequence": ticket.event_seq,
-        "ticket": view if view is not None else ticket_view(session, ticket, Audience.RESELLER),
+        "ticket": view,
         "created_at": utcnow(),
     }
     # A plain INSERT ... RETURNING skips the unit of work's bookkeeping: this runs on every change.
     event_id: int = session.execute(_INSERT_EVENT, row).scalar_one()
-    enqueue_many(session, DISPATCH_JOB, [event_id])
+    enqueue_many(session, JobName.DISPATCH_EVENT, [event_id])
     return event_id
 
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from claimdesk.api.deps import ResellerDep, ServicesDep, StaffDep
 from claimdesk.api.docs import error_responses
 from claimdesk.exceptions import NotFound
+from claimdesk.tickets.lookup import reseller_ticket
 
 from . import service
 from .multipart import read_upload
@@ -58,20 +59,20 @@ _FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
 async def upload_files(ticket_id: str, request: Request, actor: ResellerDep, services: ServicesDep) -> JSONResponse:
     """Upload evidence (multipart: files, plus product or message): checked by content, answers the ticket."""
     assert actor.id is not None
+    account_id = actor.id
     # An unknown ticket is a 404 before the body is read.
-    await run_in_threadpool(services.db.read, service.find_ticket, actor.id, ticket_id)
+    await run_in_threadpool(services.db.read, reseller_ticket, account_id, ticket_id)
     settings = services.settings
     form = await read_upload(request, max_file_bytes=settings.max_file_bytes, max_files=service.MAX_UPLOAD_FILES)
+
+    def units() -> dict[str, object]:
+        # Two units of work, and between them the files are checked and stored with no transaction open.
+        tie, problems = services.db.read(service.upload_target, account_id, ticket_id, form.fields)
+        upload = service.keep_uploads(get_storage(settings), form, tie, problems, thumbnail_px=settings.thumbnail_px)
+        return services.db.write(service.attach_uploads, account_id, ticket_id, upload)
+
     try:
-        view = await run_in_threadpool(
-            service.upload_files,
-            services.db,
-            get_storage(settings),
-            settings,
-            actor,
-            external_id=ticket_id,
-            form=form,
-        )
+        view = await run_in_threadpool(units)
     finally:
         form.close()
     return JSONResponse(view, status_code=201)

@@ -15,15 +15,15 @@ from urllib.parse import quote, unquote, urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from claimdesk.accounts.service import Actor, ActorType
-from claimdesk.config import Settings
-from claimdesk.db import Database
-from claimdesk.events.service import EventType, record_event
+from claimdesk.accounts.service import ActorType
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import EvidenceFile, Message, OrderProduct, Ticket, TicketProduct, utcnow
+from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
+from claimdesk.tickets.lifecycle import record_ticket_event
+from claimdesk.tickets.lookup import reseller_ticket
 from claimdesk.tickets.presenter import Audience, ticket_view
 
 from .content import EXTENSIONS, Inspected, NotAccepted, inspect
@@ -105,7 +105,7 @@ def mark_failed(session: Session, file_id: int, error: str) -> bool:
     # A file on an internal note is staff business: its failure makes no reseller event.
     if _reseller_sees(session, file):
         ticket.updated_at = utcnow()
-        record_event(session, ticket, EventType.TICKET_FILE_FAILED)
+        record_ticket_event(session, ticket, EventType.TICKET_FILE_FAILED)
     return True
 
 
@@ -126,6 +126,8 @@ def _fill(file: EvidenceFile, content: StoredContent) -> None:
 
 
 # --- uploads ---
+# In three steps, each the caller's to run (the endpoint owns the units of work): which ticket and where
+# (a read), the files checked by content and stored (no database), then the rows (a write).
 
 
 @dataclass(frozen=True)
@@ -136,14 +138,16 @@ class Tie:
     message_id: int | None = None
 
 
-def find_ticket(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = session.scalar(sa.select(Ticket).where(Ticket.account_id == account_id, Ticket.external_id == external_id))
-    if ticket is None:
-        raise NotFound(f"Ticket '{external_id}' not found.")
-    return ticket
+@dataclass(frozen=True)
+class Upload:
+    """Checked, stored files (their original names and content) and where they go."""
+
+    tie: Tie
+    kept: list[tuple[str | None, StoredContent]]
 
 
-def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tuple[Tie | None, list[Problem]]:
+def _tie_fields(fields: list[tuple[str, str]]) -> tuple[dict[str, str], list[Problem]]:
+    """The form's product or message field, each given once; anything else is a mistake."""
     problems = []
     values: dict[str, str] = {}
     for name, value in fields:
@@ -155,66 +159,73 @@ def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tup
             values[name] = value.strip()
     if "product" in values and "message" in values:
         problems.append(Problem("message", "invalid_choice", "Give either product or message, not both."))
-    elif "product" in values:
-        line_id = session.scalar(
-            sa.select(TicketProduct.id)
-            .join(OrderProduct, OrderProduct.id == TicketProduct.order_product_id)
-            .where(TicketProduct.ticket_id == ticket.id, OrderProduct.key == values["product"])
-        )
-        if line_id is None:
-            problems.append(
-                Problem(
-                    "product",
-                    "product_not_in_ticket",
-                    f"Product '{values['product']}' is not a product line of ticket '{ticket.external_id}'.",
-                )
-            )
-        elif not problems:
-            return Tie(ticket_product_id=line_id), []
-    elif "message" in values:
-        raw = values["message"]
-        message_key = as_id(raw)
-        message_id = (
-            session.scalar(
-                sa.select(Message.id).where(
-                    Message.id == message_key,
-                    Message.ticket_id == ticket.id,
-                    Message.internal.is_(False),
-                    Message.by_type == ActorType.RESELLER.value,
-                    Message.by_id == ticket.account_id,
-                )
-            )
-            if message_key is not None
-            else None
-        )
-        if message_id is None:
-            problems.append(
-                Problem(
-                    "message",
-                    "message_not_found",
-                    f"No message {raw!r} of yours in ticket '{ticket.external_id}'.",
-                )
-            )
-        elif not problems:
-            return Tie(message_id=message_id), []
-    else:
+    elif not values:
         problems.append(
             Problem("product", "required", "Give product (a product id of the ticket) or message (a message id).")
         )
-    return None, problems
+    return values, problems
 
 
-def upload_files(
-    db: Database, storage: Storage, settings: Settings, actor: Actor, *, external_id: str, form: UploadForm
-) -> dict[str, object]:
-    """Check uploaded files like fetched ones, store them, and add them to the ticket; its reseller view."""
-    assert actor.id is not None
-    account_id = actor.id
+def _product_line(session: Session, ticket: Ticket, product: str) -> tuple[Tie | None, Problem | None]:
+    line_id = session.scalar(
+        sa.select(TicketProduct.id)
+        .join(OrderProduct, OrderProduct.id == TicketProduct.order_product_id)
+        .where(TicketProduct.ticket_id == ticket.id, OrderProduct.key == product)
+    )
+    if line_id is None:
+        message = f"Product '{product}' is not a product line of ticket '{ticket.external_id}'."
+        return None, Problem("product", "product_not_in_ticket", message)
+    return Tie(ticket_product_id=line_id), None
 
-    def read(session: Session) -> tuple[Tie | None, list[Problem]]:
-        return _tie(session, find_ticket(session, account_id, external_id), form.fields)
 
-    tie, problems = db.read(read)
+def _own_message(session: Session, ticket: Ticket, raw: str) -> tuple[Tie | None, Problem | None]:
+    """A public message of the ticket's reseller, by its id."""
+    key = as_id(raw)
+    message_id = None
+    if key is not None:
+        message_id = session.scalar(
+            sa.select(Message.id).where(
+                Message.id == key,
+                Message.ticket_id == ticket.id,
+                Message.internal.is_(False),
+                Message.by_type == ActorType.RESELLER.value,
+                Message.by_id == ticket.account_id,
+            )
+        )
+    if message_id is None:
+        return None, Problem(
+            "message", "message_not_found", f"No message {raw!r} of yours in ticket '{ticket.external_id}'."
+        )
+    return Tie(message_id=message_id), None
+
+
+def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tuple[Tie | None, list[Problem]]:
+    values, problems = _tie_fields(fields)
+    if "product" in values and "message" not in values:
+        tie, problem = _product_line(session, ticket, values["product"])
+    elif "message" in values and "product" not in values:
+        tie, problem = _own_message(session, ticket, values["message"])
+    else:
+        return None, problems
+    if problem is not None:
+        return None, [*problems, problem]
+    return (tie, []) if not problems else (None, problems)
+
+
+def upload_target(
+    session: Session, account_id: int, external_id: str, fields: list[tuple[str, str]]
+) -> tuple[Tie | None, list[Problem]]:
+    """Where an upload's files go (the form's product or message), or what is wrong with the form; 404 for an
+    unknown ticket."""
+    return _tie(session, reseller_ticket(session, account_id, external_id), fields)
+
+
+def keep_uploads(
+    storage: Storage, form: UploadForm, tie: Tie | None, problems: list[Problem], *, thumbnail_px: int
+) -> Upload:
+    """Check the uploaded files like fetched ones and store them; every mistake (the form's ``problems``
+    too) in one ``ValidationFailed``. Runs outside any unit of work: it reads and writes only files."""
+    problems = list(problems)
     if not form.files:
         problems.append(Problem("files", "required", "Upload at least one file (a part with a filename)."))
     checked: list[tuple[UploadedFile, Inspected]] = []
@@ -225,7 +236,7 @@ def upload_files(
             problems.append(Problem(loc, "invalid_file_type", f"{loc}{label} is empty."))
             continue
         try:
-            checked.append((upload, inspect(upload.body, thumbnail_px=settings.thumbnail_px)))
+            checked.append((upload, inspect(upload.body, thumbnail_px=thumbnail_px)))
         except NotAccepted as exc:
             problems.append(Problem(loc, exc.code, f"{loc}{label} is {exc.message}."))
     if problems or tie is None:
@@ -234,19 +245,15 @@ def upload_files(
         (upload.filename, store(storage, upload.body, inspected, size=upload.size, sha256=upload.sha256))
         for upload, inspected in checked
     ]
-    return db.write(_attach, account_id, external_id, tie, kept)
+    return Upload(tie, kept)
 
 
-def _attach(
-    session: Session, account_id: int, external_id: str, tie: Tie, kept: list[tuple[str | None, StoredContent]]
-) -> dict[str, object]:
-    ticket = session.scalar(
-        sa.select(Ticket).where(Ticket.account_id == account_id, Ticket.external_id == external_id).with_for_update()
-    )
-    if ticket is None:
-        raise NotFound(f"Ticket '{external_id}' not found.")
-    if ticket.status == TicketStatus.SOLVED.value:
+def attach_uploads(session: Session, account_id: int, external_id: str, upload: Upload) -> dict[str, object]:
+    """Add stored files to the ticket (locked; refused once solved); the ticket's reseller view."""
+    ticket = reseller_ticket(session, account_id, external_id, for_update=True)
+    if TicketStatus(ticket.status).is_solved:
         raise Conflict(f"Ticket '{external_id}' is solved; files can no longer be added.")
+    tie = upload.tie
     owner = (
         EvidenceFile.ticket_product_id == tie.ticket_product_id
         if tie.ticket_product_id is not None
@@ -256,7 +263,7 @@ def _attach(
         sa.select(sa.func.max(EvidenceFile.position)).where(EvidenceFile.ticket_id == ticket.id, owner)
     )
     position = -1 if last is None else last
-    for filename, content in kept:
+    for filename, content in upload.kept:
         position += 1
         file = EvidenceFile(
             ticket_id=ticket.id,

@@ -19,7 +19,6 @@ from claimdesk import jobs
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.netguard import check_url
-from claimdesk.tickets.service import FETCH_FILE_JOB
 
 from . import service
 from .content import NotAccepted
@@ -58,7 +57,7 @@ def file_failed(session: Session, _settings: Settings, job: jobs.JobRef, error: 
 
 
 jobs.register(
-    FETCH_FILE_JOB,
+    jobs.JobName.FETCH_FILE,
     jobs.JobKind(
         run=fetch_file,
         max_attempts=lambda settings: settings.file_fetch_max_attempts,

@@ -14,6 +14,8 @@ from typing import Any
 
 import jinja2
 
+from claimdesk.rules.events import EventType
+
 STATUS_CHANGED = "ticket_status_changed"
 STAFF_REPLY = "ticket_staff_reply"
 WEBHOOK_DISABLED = "webhook_disabled"
@@ -49,10 +51,10 @@ def ticket_template(event_type: str, ticket: dict[str, Any]) -> str | None:
 
     A status change the reseller caused itself (its reply to a holding ticket) is not mailed back to it.
     """
-    if event_type == "ticket.status_changed":
+    if event_type == EventType.TICKET_STATUS_CHANGED:
         change = _last_change(ticket)
         return None if change is not None and _by_type(change) == "reseller" else STATUS_CHANGED
-    if event_type == "ticket.message_added":
+    if event_type == EventType.TICKET_MESSAGE_ADDED:
         messages = ticket.get("messages") or []
         if messages and _by_type(messages[-1]) == "staff":
             return STAFF_REPLY

@@ -17,7 +17,6 @@ from claimdesk.timefmt import rfc3339
 from . import smtp
 from .render import WEBHOOK_DISABLED, Mail, render, ticket_mail
 
-SEND_EMAIL_JOB = "send_email"
 MAX_ATTEMPTS = 8
 
 
@@ -64,4 +63,4 @@ def run_send_email(db: Database, settings: Settings, job: jobs.JobRef) -> None:
 
 
 def register_jobs() -> None:
-    jobs.register(SEND_EMAIL_JOB, jobs.JobKind(run_send_email, max_attempts=lambda _s: MAX_ATTEMPTS))
+    jobs.register(jobs.JobName.SEND_EMAIL, jobs.JobKind(run_send_email, max_attempts=lambda _s: MAX_ATTEMPTS))

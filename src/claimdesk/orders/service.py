@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import Conflict, ValidationFailed
-from claimdesk.models import Order, OrderProduct, Ticket, TicketProduct
+from claimdesk.models import Order, OrderProduct, Ticket
 from claimdesk.netguard import url_problems
 from claimdesk.rules.fields import as_id, product_key
 from claimdesk.rules.problems import Problem
-from claimdesk.rules.statuses import Outcome
 from claimdesk.rules.tickets import OrderFacts, OrderLine
 from claimdesk.validation import parse
 
+from .ledger import claimed_items
 from .schemas import OrderIn, OrderQuery, OrderStatusIn
 
 
@@ -85,19 +85,8 @@ def create_order(session: Session, actor: Actor, body: Any, *, allow_private_url
     return order
 
 
-# The items of each line that tickets claim; rejected tickets give theirs back. (POST /tickets asks the
-# same of the lines it names with a hand-written statement: tickets/repository.py.)
-_CLAIMED = (
-    sa.select(sa.func.coalesce(sa.func.sum(TicketProduct.amount), 0))
-    .join(Ticket, Ticket.id == TicketProduct.ticket_id)
-    .where(
-        TicketProduct.order_product_id == OrderProduct.id,
-        sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value),
-    )
-    .scalar_subquery()
-)
 _LINES = (
-    sa.select(OrderProduct, _CLAIMED)
+    sa.select(OrderProduct, claimed_items(OrderProduct.id))
     .where(OrderProduct.order_id == sa.bindparam("order_id"))
     .order_by(OrderProduct.position)
 )

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from claimdesk.api.deps import JsonBody, ServicesDep, StaffDep
 from claimdesk.api.docs import STAFF_MESSAGE_BODY, body_of, error_responses
-from claimdesk.tickets import lifecycle
+from claimdesk.api.listing import StaffListQueryDep
+from claimdesk.tickets import lifecycle, lookup
 from claimdesk.tickets.presenter import Audience, ticket_view, ticket_views
+from claimdesk.tickets.schemas import AssignIn, StatusChangeIn
 
 from . import service
-from .schemas import AssignIn, StatusChangeIn
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 
@@ -30,35 +31,9 @@ ASSIGN_BODY = body_of(AssignIn, {"assignee": "me"})
 
 
 @router.get("/tickets", responses=error_responses(401, 403, 422, 429))
-def list_tickets(
-    *,
-    actor: StaffDep,
-    services: ServicesDep,
-    status: str | None = Query(None, description="open, pending, holding or solved"),
-    reason: str | None = Query(None, description="one of GET /reasons"),
-    order_id: str | None = Query(None, description="the reseller's order id"),
-    updated_since: str | None = Query(None, description="RFC 3339; tickets changed at or after it"),
-    account: str | None = Query(None, description="an account id"),
-    assignee: str | None = Query(None, description='a staff id, "me" or "none"'),
-    created_before: str | None = Query(None, description="RFC 3339; tickets filed before it (their age)"),
-    sort: str | None = Query(None, description="newest (default) or waiting: the work queue, longest waiting first"),
-    limit: str | None = Query(None, description="1 to 200, default 50"),
-    cursor: str | None = Query(None, description="next_cursor of the previous page"),
-) -> JSONResponse:
+def list_tickets(actor: StaffDep, services: ServicesDep, params: StaffListQueryDep) -> JSONResponse:
     """Every account's tickets, newest first or as the work queue (sort=waiting), a page at a time."""
-    query = service.parse_staff_query(
-        actor,
-        status=status,
-        reason=reason,
-        order_id=order_id,
-        updated_since=updated_since,
-        limit=limit,
-        cursor=cursor,
-        account=account,
-        assignee=assignee,
-        created_before=created_before,
-        sort=sort,
-    )
+    query = service.parse_staff_query(actor, params)
 
     def unit(session: Session) -> dict[str, Any]:
         tickets, next_cursor = service.list_staff_tickets(session, query)
@@ -72,7 +47,7 @@ def get_ticket(number: str, _actor: StaffDep, services: ServicesDep) -> JSONResp
     """One ticket by its number, with internal notes, assignee and version."""
 
     def unit(session: Session) -> dict[str, Any]:
-        return ticket_view(session, lifecycle.get_by_number(session, number), Audience.STAFF)
+        return ticket_view(session, lookup.numbered_ticket(session, number), Audience.STAFF)
 
     return JSONResponse(services.db.read(unit))
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import enum
-import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -18,13 +15,35 @@ from claimdesk.exceptions import ValidationFailed
 from claimdesk.models import Ticket
 from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
-from claimdesk.tickets.service import TicketFilter, encode_cursor, filtered_tickets, list_tickets, parse_list_query
+from claimdesk.tickets.listing import (
+    ListQuery,
+    TicketFilter,
+    decode_cursor,
+    encode_cursor,
+    filtered_tickets,
+    invalid_cursor,
+    list_problems,
+    list_tickets,
+    newest_cursor,
+    positive_int,
+    time_parameter,
+)
 from claimdesk.timefmt import parse_rfc3339, rfc3339
 
 
 class Sort(enum.StrEnum):
     NEWEST = "newest"  # by number, newest first, like GET /tickets
     WAITING = "waiting"  # the work queue: longest waiting for the supplier first; holding and solved last
+
+
+@dataclass(frozen=True)
+class StaffListQuery(ListQuery):
+    """The staff list's query parameters as given: the reseller list's and these."""
+
+    account: str | None = None
+    assignee: str | None = None
+    created_before: str | None = None
+    sort: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,17 +57,15 @@ class StaffQuery:
 
 
 def _encode_waiting(waiting_since: dt.datetime | None, number: int) -> str:
-    data = {"w": rfc3339(waiting_since) if waiting_since else None, "after": number}
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    return encode_cursor({"w": rfc3339(waiting_since) if waiting_since else None, "after": number})
 
 
 def _decode_waiting(cursor: str) -> tuple[dt.datetime | None, int] | None:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after, waiting = data["after"], data["w"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    data = decode_cursor(cursor)
+    if data is None or "w" not in data:
         return None
-    if not isinstance(after, int) or isinstance(after, bool) or after <= 0:
+    after, waiting = positive_int(data.get("after")), data["w"]
+    if after is None:
         return None
     if waiting is None:
         return None, after
@@ -56,75 +73,55 @@ def _decode_waiting(cursor: str) -> tuple[dt.datetime | None, int] | None:
     return (since, after) if since is not None else None
 
 
-def parse_staff_query(
-    actor: Actor,
-    *,
-    status: str | None,
-    reason: str | None,
-    order_id: str | None,
-    updated_since: str | None,
-    limit: str | None,
-    cursor: str | None,
-    account: str | None,
-    assignee: str | None,
-    created_before: str | None,
-    sort: str | None,
-) -> StaffQuery:
-    """Every query parameter checked at once; mistakes are reported at their parameter's name."""
-    problems: list[Problem] = []
-    sort_value = Sort.NEWEST
-    if sort is not None:
-        try:
-            sort_value = Sort(sort)
-        except ValueError:
-            problems.append(Problem("sort", "invalid_choice", "sort must be newest or waiting."))
-    filters, size, before = TicketFilter(), 50, None
+def _sort(value: str | None, problems: list[Problem]) -> Sort:
+    if value is None:
+        return Sort.NEWEST
     try:
-        filters, size, before = parse_list_query(
-            status=status,
-            reason=reason,
-            order_id=order_id,
-            updated_since=updated_since,
-            limit=limit,
-            cursor=cursor if sort_value is Sort.NEWEST else None,
-        )
-    except ValidationFailed as exc:
-        problems = exc.problems + problems
+        return Sort(value)
+    except ValueError:
+        problems.append(Problem("sort", "invalid_choice", "sort must be newest or waiting."))
+        return Sort.NEWEST
+
+
+def _account(value: str | None, problems: list[Problem]) -> int | None:
+    account_id = as_id(value) if value is not None else None
+    if value is not None and account_id is None:
+        problems.append(Problem("account", "invalid_type", "account must be an account id (an integer)."))
+    return account_id
+
+
+def _assignee(actor: Actor, value: str | None, problems: list[Problem]) -> int | str | None:
+    """A staff id, the caller ("me") or "none" (unassigned)."""
+    if value is None:
+        return None
+    if value == "me":
+        return actor.id
+    if value == "none":
+        return "none"
+    staff_id = as_id(value)
+    if staff_id is None:
+        problems.append(Problem("assignee", "invalid_type", 'assignee must be a staff id, "me" or "none".'))
+    return staff_id
+
+
+def parse_staff_query(actor: Actor, query: StaffListQuery) -> StaffQuery:
+    """Every query parameter checked at once; mistakes are reported at their parameter's name."""
+    sort_problems: list[Problem] = []
+    sort = _sort(query.sort, sort_problems)
+    filters, size, before, problems = list_problems(query, newest_cursor=sort is Sort.NEWEST)
+    problems += sort_problems
     after = None
-    if cursor is not None and sort_value is Sort.WAITING:
-        after = _decode_waiting(cursor)
+    if query.cursor is not None and sort is Sort.WAITING:
+        after = _decode_waiting(query.cursor)
         if after is None:
-            problems.append(Problem("cursor", "invalid_type", "cursor is not one this service gave out."))
-    account_id: int | None = None
-    if account is not None:
-        account_id = as_id(account)
-        if account_id is None:
-            problems.append(Problem("account", "invalid_type", "account must be an account id (an integer)."))
-    assignee_value: int | str | None = None
-    if assignee is not None:
-        if assignee == "me":
-            assignee_value = actor.id
-        elif assignee == "none":
-            assignee_value = "none"
-        elif (staff_id := as_id(assignee)) is not None:
-            assignee_value = staff_id
-        else:
-            problems.append(Problem("assignee", "invalid_type", 'assignee must be a staff id, "me" or "none".'))
-    older = None
-    if created_before is not None:
-        older = parse_rfc3339(created_before)
-        if older is None:
-            problems.append(
-                Problem(
-                    "created_before",
-                    "invalid_type",
-                    "created_before must be an RFC 3339 time, like 2026-01-31T12:00:00Z.",
-                )
-            )
+            problems.append(invalid_cursor())
+    account_id = _account(query.account, problems)
+    assignee = _assignee(actor, query.assignee, problems)
+    older = time_parameter("created_before", query.created_before, problems)
     if problems:
         raise ValidationFailed(problems)
-    filters = dataclasses.replace(filters, account_id=account_id, assignee=assignee_value)
-    return StaffQuery(filters, size, sort_value, older, before, after)
+    filters = dataclasses.replace(filters, account_id=account_id, assignee=assignee)
+    return StaffQuery(filters, size, sort, older, before, after)
 
 
 def list_staff_tickets(session: Session, query: StaffQuery) -> tuple[list[Ticket], str | None]:
@@ -157,7 +154,7 @@ def list_staff_tickets(session: Session, query: StaffQuery) -> tuple[list[Ticket
     if len(tickets) > query.limit:
         last = tickets[query.limit - 1]
         if query.sort is Sort.NEWEST:
-            next_cursor = encode_cursor(last.id)
+            next_cursor = newest_cursor(last.id)
         else:
             next_cursor = _encode_waiting(last.waiting_since, last.id)
     return tickets[: query.limit], next_cursor

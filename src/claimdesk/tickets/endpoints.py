@@ -5,16 +5,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep, reseller_and_body
 from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, error_responses
+from claimdesk.api.listing import TicketListQueryDep
 from claimdesk.api.routing import add_request_route
 from claimdesk.jsonfmt import FastJSONResponse
 
-from . import lifecycle, service
+from . import lifecycle, listing, lookup, service
 from .presenter import Audience, ticket_view, ticket_views
 
 router = APIRouter(tags=["tickets"])
@@ -66,7 +67,7 @@ def get_ticket(ticket_id: str, actor: ResellerDep, services: ServicesDep) -> JSO
 
     def unit(session: Any) -> dict[str, Any]:
         assert actor.id is not None
-        return ticket_view(session, service.get_ticket(session, actor.id, ticket_id), Audience.RESELLER)
+        return ticket_view(session, lookup.reseller_ticket(session, actor.id, ticket_id), Audience.RESELLER)
 
     return JSONResponse(services.db.read(unit))
 
@@ -90,25 +91,13 @@ def add_message(ticket_id: str, actor: ResellerDep, services: ServicesDep, body:
 
 
 @router.get("/tickets", responses=error_responses(401, 422, 429))
-def list_tickets(
-    *,
-    actor: ResellerDep,
-    services: ServicesDep,
-    status: str | None = Query(None, description="open, pending, holding or solved"),
-    reason: str | None = Query(None, description="one of GET /reasons"),
-    order_id: str | None = Query(None, description="your order id"),
-    updated_since: str | None = Query(None, description="RFC 3339; tickets changed at or after it"),
-    limit: str | None = Query(None, description="1 to 200, default 50"),
-    cursor: str | None = Query(None, description="next_cursor of the previous page"),
-) -> JSONResponse:
+def list_tickets(actor: ResellerDep, services: ServicesDep, query: TicketListQueryDep) -> JSONResponse:
     """Your tickets, newest first, a page at a time."""
-    filters, size, before = service.parse_list_query(
-        status=status, reason=reason, order_id=order_id, updated_since=updated_since, limit=limit, cursor=cursor
-    )
+    filters, size, before = listing.parse_list_query(query)
     filters = dataclasses.replace(filters, account_id=actor.id)
 
     def unit(session: Any) -> dict[str, Any]:
-        tickets, next_cursor = service.list_tickets(session, filters, size, before)
+        tickets, next_cursor = listing.list_tickets(session, filters, size, before)
         return {"tickets": ticket_views(session, tickets, Audience.RESELLER), "next_cursor": next_cursor}
 
     return JSONResponse(services.db.read(unit))

@@ -16,50 +16,28 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
-from claimdesk.events.service import EventType, record_event
-from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
+from claimdesk.events.service import record_event
+from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import HistoryEntry, Message, Order, OrderProduct, Staff, Ticket, utcnow
 from claimdesk.netguard import url_problems
+from claimdesk.orders.ledger import unsolved_holder
 from claimdesk.orders.service import order_facts
-from claimdesk.rules.fields import as_id
+from claimdesk.rules.events import EventType
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.resolution import Grant, grant_problems, granted_amounts
 from claimdesk.rules.statuses import Outcome, TicketStatus
-from claimdesk.staff.schemas import AssignIn, StatusChangeIn
-from claimdesk.validation import parse
+from claimdesk.validation import parse, parse_or_raise
 
-from .schemas import MessageIn, StaffMessageIn
-from .service import add_evidence_files
-
-
-def _locked(session: Session, *where: sa.ColumnElement[bool]) -> Ticket | None:
-    query = sa.select(Ticket).where(*where).with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
+from .lookup import numbered_ticket, reseller_ticket
+from .presenter import Audience, ticket_view
+from .schemas import AssignIn, MessageIn, StaffMessageIn, StatusChangeIn
+from .service import add_evidence_files, grouping_conflict
 
 
-def lock_by_number(session: Session, number: str | int) -> Ticket:
-    """The ticket with this number, locked for the rest of the unit of work (staff address tickets by number)."""
-    text = str(number)
-    key = as_id(text)
-    ticket = _locked(session, Ticket.id == key) if key is not None else None
-    if ticket is None:
-        raise NotFound(f"Ticket number {text} not found.")
-    return ticket
-
-
-def lock_for_reseller(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = _locked(session, Ticket.account_id == account_id, Ticket.external_id == external_id)
-    if ticket is None:
-        raise NotFound(f"Ticket '{external_id}' not found.")
-    return ticket
-
-
-def get_by_number(session: Session, number: str) -> Ticket:
-    key = as_id(number)
-    ticket = session.get(Ticket, key) if key is not None else None
-    if ticket is None:
-        raise NotFound(f"Ticket number {number} not found.")
-    return ticket
+def record_ticket_event(session: Session, ticket: Ticket, event_type: EventType) -> int:
+    """The ticket's next event, carrying what its reseller sees of it now (changes flushed first)."""
+    session.flush()
+    return record_event(session, ticket, event_type, ticket_view(session, ticket, Audience.RESELLER))
 
 
 def _history(
@@ -146,7 +124,7 @@ def _resolution(
     session: Session, ticket: Ticket, change: StatusChangeIn
 ) -> tuple[dict[str, Any] | None, dict[str, int | None], list[Problem]]:
     """The resolution to store, the granted amount per order line key, and what is wrong with it."""
-    if change.status is not TicketStatus.SOLVED:
+    if not change.status.is_solved:
         if change.resolution is not None:
             return None, {}, [Problem("resolution", "not_allowed", "A resolution is only given with status solved.")]
         return None, {}, []
@@ -170,10 +148,8 @@ def _resolution(
     return resolution, granted, []
 
 
-def _check_reclaim(session: Session, ticket: Ticket) -> None:
+def _check_reclaim(session: Session, ticket: Ticket, order: Order) -> None:
     """Reopening a rejected ticket claims its items again: they must still be claimable on the order."""
-    # Lock the order like intake does, so a ticket being filed for the same items queues behind us.
-    order = session.scalars(sa.select(Order).where(Order.id == ticket.order_id).with_for_update()).one()
     facts = order_facts(session, order)  # rejected tickets, this one too, claim nothing
     problems = []
     for index, (line, amount) in enumerate(_ticket_lines(session, ticket)):
@@ -193,15 +169,52 @@ def _check_reclaim(session: Session, ticket: Ticket) -> None:
         )
 
 
-def change_status(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
-    """Move a ticket along the workflow (staff), with an optional public message and, to solve, a resolution."""
-    ticket = lock_by_number(session, number)
-    change, problems = parse(StatusChangeIn, body)
-    if change is None:
-        raise ValidationFailed(problems)
-    resolution, granted, problems = _resolution(session, ticket, change)
-    if problems:
-        raise ValidationFailed(problems)
+def _check_grouping(session: Session, ticket: Ticket) -> None:
+    """Reopening makes the ticket unsolved again, so it must keep the grouping rule as intake does: no other
+    unsolved ticket may hold one of its products with its reason (409 naming the oldest such ticket)."""
+    lines = _ticket_lines(session, ticket)
+    # The ticket itself is still solved here, so it is never its own holder.
+    query = sa.select(OrderProduct.id, unsolved_holder(OrderProduct.id, ticket.reason)).where(
+        OrderProduct.id.in_([line.id for line, _ in lines])
+    )
+    holders: dict[int, int | None] = dict(session.execute(query).all())
+    held = [(holders[line.id], index) for index, (line, _) in enumerate(lines) if holders.get(line.id) is not None]
+    if not held:
+        return
+    number, index = min(held)
+    holder = session.get(Ticket, number)
+    assert holder is not None
+    raise grouping_conflict(
+        holder, index, lines[index][0].ref, ticket.reason, advice="this ticket cannot be reopened while that one is"
+    )
+
+
+def _reopen(session: Session, ticket: Ticket) -> dict[str, Any] | None:
+    """Take a solved ticket back into work: its items claimed again and its grouping kept, its resolution
+    undone. Returns the resolution it had, for the history."""
+    # Lock the order like intake does, so a ticket being filed for the same items queues behind us.
+    order = session.scalars(sa.select(Order).where(Order.id == ticket.order_id).with_for_update()).one()
+    if ticket.outcome is not None and Outcome(ticket.outcome).releases_items:
+        _check_reclaim(session, ticket, order)
+    _check_grouping(session, ticket)
+    previous = ticket.resolution
+    ticket.resolution = None
+    ticket.outcome = None
+    for product in ticket.products:
+        product.granted = None
+    return previous
+
+
+def _resolve(session: Session, ticket: Ticket, resolution: dict[str, Any], granted: dict[str, int | None]) -> None:
+    ticket.resolution = resolution
+    ticket.outcome = resolution["outcome"]
+    keys = {line.id: line.key for line, _ in _ticket_lines(session, ticket)}
+    for product in ticket.products:
+        product.granted = granted.get(keys[product.order_product_id])
+
+
+def _check_move(ticket: Ticket, change: StatusChangeIn) -> TicketStatus:
+    """The ticket's status now, if it is the one the caller read (``version``) and may move as asked."""
     if change.version is not None and change.version != ticket.version:
         raise Conflict(
             f"Ticket {ticket.id} changed since you read it (version {change.version}, now {ticket.version}); "
@@ -215,29 +228,30 @@ def change_status(session: Session, actor: Actor, number: str, body: Any) -> Tic
             f"A {current} ticket cannot move to {change.status}; it can move to {', '.join(allowed)}.",
             extra={"status": current.value, "allowed": allowed},
         )
+    return current
+
+
+def change_status(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
+    """Move a ticket along the workflow (staff), with an optional public message and, to solve, a resolution."""
+    ticket = numbered_ticket(session, number, for_update=True)
+    change = parse_or_raise(StatusChangeIn, body)
+    resolution, granted, problems = _resolution(session, ticket, change)
+    if problems:
+        raise ValidationFailed(problems)
+    current = _check_move(ticket, change)
     now = utcnow()
     details: dict[str, Any] = {"from": current.value}
-    if current is TicketStatus.SOLVED:  # a reopen: the resolution goes to history
-        if ticket.outcome == Outcome.REJECTED.value:
-            _check_reclaim(session, ticket)
-        details["previous_resolution"] = ticket.resolution
-        ticket.resolution = None
-        ticket.outcome = None
-        for product in ticket.products:
-            product.granted = None
+    if current.is_solved:  # a reopen: the resolution goes to history
+        details["previous_resolution"] = _reopen(session, ticket)
     if resolution is not None:
-        ticket.resolution = resolution
-        ticket.outcome = resolution["outcome"]
-        keys = {line.id: line.key for line, _ in _ticket_lines(session, ticket)}
-        for product in ticket.products:
-            product.granted = granted.get(keys[product.order_product_id])
+        _resolve(session, ticket, resolution, granted)
         details["resolution"] = resolution
     _move(ticket, change.status, now)
     _touch(ticket, now, visible=True)
     _history(session, ticket, actor, "status_changed", now, **details)
     if change.message is not None:
         _add_message(session, ticket, actor, change.message, now)
-    record_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
+    record_ticket_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
     return ticket
 
 
@@ -246,19 +260,19 @@ def change_status(session: Session, actor: Actor, number: str, body: Any) -> Tic
 
 def add_staff_message(session: Session, actor: Actor, number: str, body: Any, *, allow_private_urls: bool) -> Ticket:
     """A staff reply (an event for the reseller) or an internal note (staff only: no event, no updated_at)."""
-    ticket = lock_by_number(session, number)
+    ticket = numbered_ticket(session, number, for_update=True)
     parsed, problems = parse(StaffMessageIn, body)
     uris, more = _file_problems(parsed.files if parsed else None, allow_private_urls=allow_private_urls)
     if parsed is None or more:
         raise ValidationFailed(problems + more)
     # Internal notes stay possible on a solved ticket (staff may record what happened after the answer).
-    if ticket.status == TicketStatus.SOLVED.value and not parsed.internal:
+    if TicketStatus(ticket.status).is_solved and not parsed.internal:
         raise _closed(ticket)
     now = utcnow()
     _add_message(session, ticket, actor, parsed.body, now, internal=parsed.internal, uris=uris)
     _touch(ticket, now, visible=not parsed.internal)
     if not parsed.internal:
-        record_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
+        record_ticket_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
     else:
         session.flush()
     return ticket
@@ -269,23 +283,24 @@ def add_reseller_message(
 ) -> Ticket:
     """A reseller's reply. On a holding ticket (the supplier awaited it) the ticket moves back to pending."""
     assert actor.id is not None
-    ticket = lock_for_reseller(session, actor.id, external_id)
+    ticket = reseller_ticket(session, actor.id, external_id, for_update=True)
     parsed, problems = parse(MessageIn, body)
     uris, more = _file_problems(parsed.files if parsed else None, allow_private_urls=allow_private_urls)
     if parsed is None or more:
         raise ValidationFailed(problems + more)
-    if ticket.status == TicketStatus.SOLVED.value:
+    status = TicketStatus(ticket.status)
+    if status.is_solved:
         raise _closed(ticket)
     now = utcnow()
     _add_message(session, ticket, actor, parsed.body, now, uris=uris)
     _touch(ticket, now, visible=True)
-    if ticket.status == TicketStatus.HOLDING.value:
+    if status is TicketStatus.HOLDING:
         _move(ticket, TicketStatus.PENDING, now)
         _history(session, ticket, actor, "status_changed", now, **{"from": TicketStatus.HOLDING.value})
         # A status change that carries a message is one status_changed event.
-        record_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
+        record_ticket_event(session, ticket, EventType.TICKET_STATUS_CHANGED)
     else:
-        record_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
+        record_ticket_event(session, ticket, EventType.TICKET_MESSAGE_ADDED)
     return ticket
 
 
@@ -294,10 +309,8 @@ def add_reseller_message(
 
 def assign(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
     """Give the ticket to a staff member ("me" is the caller) or to nobody. Staff only: no reseller event."""
-    ticket = lock_by_number(session, number)
-    parsed, problems = parse(AssignIn, body)
-    if parsed is None:
-        raise ValidationFailed(problems)
+    ticket = numbered_ticket(session, number, for_update=True)
+    parsed = parse_or_raise(AssignIn, body)
     wanted = actor.id if parsed.assignee == "me" else parsed.assignee
     staff: Staff | None = None
     if isinstance(wanted, int):

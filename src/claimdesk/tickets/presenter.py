@@ -167,53 +167,79 @@ def load_related(session: Session, tickets: Sequence[Ticket], audience: Audience
     """One query per related table for the whole batch."""
     related = Related()
     ids = [t.id for t in tickets]
-    related.orders = {
-        row.id: row.external_id
-        for row in session.execute(
-            sa.select(Order.id, Order.external_id).where(Order.id.in_({t.order_id for t in tickets}))
-        )
-    }
+    related.orders = _order_ids(session, tickets)
+    related.lines = _line_refs(session, tickets)
+    _add_files(session, ids, related)
+    _add_messages(session, ids, audience, related)
+    _add_history(session, ids, audience, related)
+    if audience is Audience.STAFF:
+        related.extra = _staff_facts(session, tickets)
+    return related
+
+
+def _order_ids(session: Session, tickets: Sequence[Ticket]) -> dict[int, str]:
+    """Order id -> the reseller's own id of the order."""
+    query = sa.select(Order.id, Order.external_id).where(Order.id.in_({t.order_id for t in tickets}))
+    return {row.id: row.external_id for row in session.execute(query)}
+
+
+def _line_refs(session: Session, tickets: Sequence[Ticket]) -> dict[int, tuple[int | str, str | None]]:
+    """Order line id -> (the product id the reseller knows, its code)."""
     line_ids = {p.order_product_id for t in tickets for p in t.products}
-    if line_ids:
-        related.lines = {
-            p.id: (p.ref, p.code) for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))
-        }
-    for file in session.scalars(
+    if not line_ids:
+        return {}
+    return {
+        p.id: (p.ref, p.code) for p in session.scalars(sa.select(OrderProduct).where(OrderProduct.id.in_(line_ids)))
+    }
+
+
+def _add_files(session: Session, ids: list[int], related: Related) -> None:
+    """Each file under what it belongs to: a message, or a product line."""
+    query = (
         sa.select(EvidenceFile).where(EvidenceFile.ticket_id.in_(ids)).order_by(EvidenceFile.position, EvidenceFile.id)
-    ):
+    )
+    for file in session.scalars(query):
         if file.message_id is not None:
             related.message_files[file.message_id].append(file)
         elif file.ticket_product_id is not None:
             related.line_files[file.ticket_product_id].append(file)
-    message_query = sa.select(Message).where(Message.ticket_id.in_(ids)).order_by(Message.id)
+
+
+def _add_messages(session: Session, ids: list[int], audience: Audience, related: Related) -> None:
+    query = sa.select(Message).where(Message.ticket_id.in_(ids)).order_by(Message.id)
     if audience is Audience.RESELLER:
-        message_query = message_query.where(Message.internal.is_(False))
-    for message in session.scalars(message_query):
+        query = query.where(Message.internal.is_(False))
+    for message in session.scalars(query):
         related.messages[message.ticket_id].append(message)
-    history_query = sa.select(HistoryEntry).where(HistoryEntry.ticket_id.in_(ids)).order_by(HistoryEntry.id)
+
+
+def _add_history(session: Session, ids: list[int], audience: Audience, related: Related) -> None:
+    query = sa.select(HistoryEntry).where(HistoryEntry.ticket_id.in_(ids)).order_by(HistoryEntry.id)
     if audience is Audience.RESELLER:  # who works a ticket is the supplier's business: assignments are staff only
-        history_query = history_query.where(HistoryEntry.action != "assigned")
-    for entry in session.scalars(history_query):
+        query = query.where(HistoryEntry.action != "assigned")
+    for entry in session.scalars(query):
         related.history[entry.ticket_id].append(entry)
-    if audience is Audience.STAFF:
-        accounts = {
-            a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_({t.account_id for t in tickets})))
+
+
+def _staff_facts(session: Session, tickets: Sequence[Ticket]) -> dict[int, dict[str, Any]]:
+    """What only staff see of each ticket: its account, assignee, how long it waits, its version."""
+    accounts = {
+        a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_({t.account_id for t in tickets})))
+    }
+    assignee_ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
+    staff = (
+        {s.id: s for s in session.scalars(sa.select(Staff).where(Staff.id.in_(assignee_ids)))} if assignee_ids else {}
+    )
+    facts = {}
+    for t in tickets:
+        assignee = staff.get(t.assignee_id) if t.assignee_id is not None else None
+        facts[t.id] = {
+            "account": {"id": t.account_id, "name": accounts[t.account_id].name},
+            "assignee": {"id": assignee.id, "email": assignee.email, "name": assignee.name} if assignee else None,
+            "waiting_since": rfc3339(t.waiting_since) if t.waiting_since else None,
+            "version": t.version,
         }
-        assignee_ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
-        staff = (
-            {s.id: s for s in session.scalars(sa.select(Staff).where(Staff.id.in_(assignee_ids)))}
-            if assignee_ids
-            else {}
-        )
-        for t in tickets:
-            assignee = staff.get(t.assignee_id) if t.assignee_id is not None else None
-            related.extra[t.id] = {
-                "account": {"id": t.account_id, "name": accounts[t.account_id].name},
-                "assignee": {"id": assignee.id, "email": assignee.email, "name": assignee.name} if assignee else None,
-                "waiting_since": rfc3339(t.waiting_since) if t.waiting_since else None,
-                "version": t.version,
-            }
-    return related
+    return facts
 
 
 def render(t: TicketLike, related: Related, audience: Audience) -> dict[str, Any]:

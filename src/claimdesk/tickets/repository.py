@@ -10,10 +10,16 @@ import datetime as dt
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.default import DefaultDialect
+
+from claimdesk.models import OrderProduct
+from claimdesk.orders.ledger import claimed_items, unsolved_holder
 from claimdesk.rawdb import Sql, Statement
-from claimdesk.rules.statuses import Outcome, TicketStatus
+from claimdesk.rules.statuses import TicketStatus
 from claimdesk.rules.tickets import OrderFacts, OrderLine
 
 
@@ -44,23 +50,22 @@ TICKET = Statement.of(
 TICKET_BY_NUMBER = Statement.of("SELECT id, external_id, status, body_hash FROM tickets WHERE id = :number")
 
 
-def _in(prefix: str, count: int) -> str:
-    return ", ".join(f":{prefix}{i}" for i in range(count))
+# The drivers' dialects, for compiling to the text ``Sql`` runs: ``:name`` on SQLite, ``%(name)s`` on psycopg.
+_SQLITE = cast("type[DefaultDialect]", make_url("sqlite://").get_dialect())(paramstyle="named")
+_POSTGRESQL = make_url("postgresql+psycopg://").get_dialect()()
 
 
 @functools.lru_cache(maxsize=128)
-def _named_lines(count: int) -> Statement:
-    # Per line: the items tickets already claim (a rejected ticket gives its items back), and the first
-    # unsolved ticket with the new ticket's reason that claims it (the grouping rule's 409), in one trip.
-    # Only numbered placeholders are formatted into the text, never values.
-    return Statement.of(
-        f"""SELECT p.id, p.key, p.ref_is_int, p.code, p.amount,
-              (SELECT COALESCE(SUM(tp.amount), 0) FROM ticket_products tp JOIN tickets t ON t.id = tp.ticket_id
-               WHERE tp.order_product_id = p.id AND (t.outcome IS NULL OR t.outcome != :rejected)),
-              (SELECT MIN(t.id) FROM ticket_products tp JOIN tickets t ON t.id = tp.ticket_id
-               WHERE tp.order_product_id = p.id AND t.reason = :reason AND t.status != :solved)
-            FROM order_products p WHERE p.order_id = :order_id AND p.key IN ({_in("k", count)})"""  # noqa: S608
-    )
+def _named_lines(count: int) -> tuple[Statement, dict[str, Any]]:
+    """Per line: the items tickets already claim and the first unsolved ticket with the new ticket's reason
+    that claims it (the grouping rule's 409), in one trip. Both come from ``orders.ledger``, compiled to
+    text once per number of lines; with the text go the values of its constant parameters."""
+    p = OrderProduct
+    query = sa.select(
+        p.id, p.key, p.ref_is_int, p.code, p.amount, claimed_items(p.id), unsolved_holder(p.id, sa.bindparam("reason"))
+    ).where(p.order_id == sa.bindparam("order_id"), p.key.in_([sa.bindparam(f"k{i}") for i in range(count)]))
+    compiled = query.compile(dialect=_SQLITE)
+    return Statement(sqlite=str(compiled), postgresql=str(query.compile(dialect=_POSTGRESQL))), compiled.params
 
 
 INSERT_TICKET = Statement.of(
@@ -120,14 +125,12 @@ def order_lines(sql: Sql, order: OrderRow, keys: Collection[str], reason: str | 
     """The order's lines named by ``keys``, with the items tickets already claim of each and, when ``reason``
     is given, the first unsolved ticket with that reason on each."""
     ordered = sorted(keys)
-    params: dict[str, Any] = {
-        "order_id": order.id,
-        "rejected": Outcome.REJECTED.value,
-        "reason": reason,
-        "solved": TicketStatus.SOLVED.value,
-    }
-    params.update({f"k{i}": key for i, key in enumerate(ordered)})
-    rows = sql.all(_named_lines(len(ordered)), params) if ordered else []
+    rows = []
+    if ordered:
+        statement, constants = _named_lines(len(ordered))
+        params: dict[str, Any] = {**constants, "order_id": order.id, "reason": reason}
+        params.update({f"k{i}": key for i, key in enumerate(ordered)})
+        rows = sql.all(statement, params)
     lines = {}
     holders = {}
     for line_id, key, is_int, code, amount, claimed, holder in rows:

@@ -1,13 +1,27 @@
-"""Request shapes of the ticket endpoints (the guide's "Ticket breakdown")."""
+"""Request shapes of the ticket endpoints (the guide's "Ticket breakdown"), the reseller's and the staff's:
+status changes with their resolution, and assignment."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
 from claimdesk.orders.schemas import StrictBody
 from claimdesk.rules.catalogue import Reason, Solution
-from claimdesk.rules.fields import Email, HttpUri, OrderRef, PositiveAmount, ProductRef, Text
+from claimdesk.rules.fields import MAX_INT, Email, HttpUri, OrderRef, PositiveAmount, ProductRef, Text
+from claimdesk.rules.statuses import Outcome, TicketStatus
 
 GUIDE_EXAMPLE: JsonDict = {
     "order_id": "my_weborder_1234",
@@ -57,3 +71,60 @@ class StaffMessageIn(MessageIn):
 
 class ValidOut(BaseModel):
     valid: bool = True
+
+
+def _check_count(value: int) -> int:
+    if not 0 <= value <= 2_147_483_647:
+        raise PydanticCustomError("out_of_range", "Must be between 0 and 2147483647")
+    return value
+
+
+Count = Annotated[
+    StrictInt, AfterValidator(_check_count), WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 2_147_483_647})
+]
+
+
+class GrantIn(StrictBody):
+    id: ProductRef = Field(description="A product id of the ticket's product lines.")
+    granted: Count = Field(description="How many of the claimed items are granted (at most the amount claimed).")
+
+
+class ResolutionIn(StrictBody):
+    outcome: Outcome = Field(
+        description="rework, credit, other or rejected (a rejected ticket's items can be claimed again)."
+    )
+    note: Text(5000, multiline=True) = Field(description="Why, for the reseller.")  # type: ignore[valid-type]
+    products: list[GrantIn] | None = Field(
+        default=None, min_length=1, max_length=100, description="Items granted per product line, where it applies."
+    )
+
+
+class StatusChangeIn(StrictBody):
+    status: TicketStatus = Field(description="The status to move to: pending, holding or solved.")
+    message: Text(10_000, multiline=True) | None = Field(  # type: ignore[valid-type]
+        default=None, description="A public reply to the reseller, added to the thread with the change."
+    )
+    resolution: ResolutionIn | None = Field(default=None, description="Required with, and only with, solved.")
+    version: StrictInt | None = Field(
+        default=None,
+        description="The ticket's version as you read it; a ticket changed since then answers 409 (no lost update).",
+    )
+
+
+def _check_assignee(value: Any) -> Any:
+    if value is None or value == "me":
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_INT:
+        return value
+    raise PydanticCustomError("invalid_type", 'assignee must be a staff id, "me" or null')
+
+
+Assignee = Annotated[
+    int | str | None,
+    BeforeValidator(_check_assignee),
+    WithJsonSchema({"oneOf": [{"type": "integer"}, {"const": "me"}, {"type": "null"}]}),
+]
+
+
+class AssignIn(StrictBody):
+    assignee: Assignee = Field(description='A staff id, "me", or null to unassign.')

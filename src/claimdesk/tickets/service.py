@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from claimdesk.accounts.service import Actor
-from claimdesk.events.service import DISPATCH_JOB, EventType
-from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
-from claimdesk.jobs import enqueue_many
-from claimdesk.models import EvidenceFile, Order, Ticket, utcnow
+from claimdesk.exceptions import Conflict, ValidationFailed
+from claimdesk.jobs import JobName, enqueue_many
+from claimdesk.models import EvidenceFile, Ticket, utcnow
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
-from claimdesk.rules.catalogue import Reason
+from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import as_id, is_clean_text, product_key
 from claimdesk.rules.problems import Problem
-from claimdesk.rules.statuses import TicketStatus
 from claimdesk.rules.tickets import OrderFacts, contact_problems, named_products, product_line_problems
 from claimdesk.tickets.presenter import Audience, Related, render, ticket_view
-from claimdesk.timefmt import parse_rfc3339
-from claimdesk.validation import page_size, parse
+from claimdesk.validation import parse
 
 from . import repository
 from .schemas import TicketIn
-
-FETCH_FILE_JOB = "fetch_file"
-
 
 _FILES = cast(sa.Table, EvidenceFile.__table__)
 _INSERT_FILES = sa.insert(_FILES).returning(_FILES.c.id, sort_by_parameter_order=True)
@@ -67,7 +58,7 @@ def add_evidence_files(
     # A plain INSERT ... RETURNING of the ids, skipping the unit of work: most tickets carry files. The
     # objects handed back are for showing the files, not attached to the session.
     ids = session.execute(_INSERT_FILES, rows).scalars().all()
-    enqueue_many(session, FETCH_FILE_JOB, ids)
+    enqueue_many(session, JobName.FETCH_FILE, ids)
     return [EvidenceFile(id=file_id, **row) for file_id, row in zip(ids, rows, strict=True)]
 
 
@@ -165,15 +156,33 @@ def _check_grouping(sql: Sql, lines: repository.Lines, parsed: TicketIn) -> None
     if not held:
         return
     number, index = min(held)  # the oldest such ticket, at its first product in the body
-    ticket = repository.ticket_by_number(sql, number)
-    product = parsed.products[index].id
-    raise Conflict(
-        f"Product {product} is already in unsolved ticket '{ticket.external_id}' with reason "
-        f"'{parsed.reason.value}'; add to that ticket instead.",
+    raise grouping_conflict(
+        repository.ticket_by_number(sql, number),
+        index,
+        parsed.products[index].id,
+        parsed.reason.value,
+        advice="add to that ticket instead",
+    )
+
+
+class HeldTicket(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+def grouping_conflict(holder: HeldTicket, index: int, product: int | str, reason: str, *, advice: str) -> Conflict:
+    """The grouping rule's 409 (one reason per product in unsolved tickets), naming the ticket that holds the
+    product: the same answer for a new ticket (intake) and for a ticket reopened (``tickets.lifecycle``)."""
+    return Conflict(
+        f"Product {product} is already in unsolved ticket '{holder.external_id}' with reason '{reason}'; {advice}.",
         problems=[
-            Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{ticket.external_id}'.")
+            Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{holder.external_id}'.")
         ],
-        extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
+        extra={"ticket": {"id": holder.external_id, "number": holder.id, "status": holder.status}},
     )
 
 
@@ -287,13 +296,9 @@ def _store(
         view=view,
         now=now,
     )
-    repository.enqueue(sql, [(FETCH_FILE_JOB, file_id) for file_id in file_ids] + [(DISPATCH_JOB, event_id)], now)
+    jobs = [(JobName.FETCH_FILE.value, file_id) for file_id in file_ids]
+    repository.enqueue(sql, [*jobs, (JobName.DISPATCH_EVENT.value, event_id)], now)
     return Filed(ticket.id, created=True, view=view)
-
-
-_TICKET_BY_ID = sa.select(Ticket).where(
-    Ticket.account_id == sa.bindparam("account_id"), Ticket.external_id == sa.bindparam("external_id")
-)
 
 
 def reseller_view(session: Session, number: int) -> dict[str, Any]:
@@ -301,116 +306,3 @@ def reseller_view(session: Session, number: int) -> dict[str, Any]:
     ticket = session.get(Ticket, number)
     assert ticket is not None
     return ticket_view(session, ticket, Audience.RESELLER)
-
-
-def get_ticket(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = (
-        session.scalar(_TICKET_BY_ID, {"account_id": account_id, "external_id": external_id})
-        if is_clean_text(external_id)
-        else None
-    )
-    if ticket is None:
-        raise NotFound(f"Ticket '{external_id}' not found.")
-    return ticket
-
-
-@dataclass(frozen=True)
-class TicketFilter:
-    status: TicketStatus | None = None
-    reason: Reason | None = None
-    order_id: str | None = None
-    updated_since: dt.datetime | None = None
-    account_id: int | None = None
-    assignee: int | str | None = None  # a staff id, or "none"
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": last_id}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int | None:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        before = data["before"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        return None
-    return before if isinstance(before, int) and not isinstance(before, bool) and before > 0 else None
-
-
-def parse_list_query(
-    *,
-    status: str | None,
-    reason: str | None,
-    order_id: str | None,
-    updated_since: str | None,
-    limit: str | None,
-    cursor: str | None,
-) -> tuple[TicketFilter, int, int | None]:
-    """The list filters from query strings, every mistake reported at its parameter's name."""
-    problems = []
-    status_value = reason_value = since = None
-    if status is not None:
-        try:
-            status_value = TicketStatus(status)
-        except ValueError:
-            choices = ", ".join(s.value for s in TicketStatus)
-            problems.append(Problem("status", "invalid_choice", f"status must be one of {choices}."))
-    if reason is not None:
-        try:
-            reason_value = Reason(reason)
-        except ValueError:
-            problems.append(Problem("reason", "invalid_choice", "reason must be one of the values of GET /reasons."))
-    if updated_since is not None:
-        since = parse_rfc3339(updated_since)
-        if since is None:
-            problems.append(
-                Problem(
-                    "updated_since",
-                    "invalid_type",
-                    "updated_since must be an RFC 3339 time, like 2026-01-31T12:00:00Z.",
-                )
-            )
-    if order_id is not None and not is_clean_text(order_id):
-        problems.append(Problem("order_id", "invalid_text", "order_id contains NUL or other control characters."))
-    size = page_size(limit, problems)
-    before = None
-    if cursor is not None:
-        before = decode_cursor(cursor)
-        if before is None:
-            problems.append(Problem("cursor", "invalid_type", "cursor is not one this service gave out."))
-    if problems:
-        raise ValidationFailed(problems)
-    return TicketFilter(status=status_value, reason=reason_value, order_id=order_id, updated_since=since), size, before
-
-
-def list_tickets(
-    session: Session, filters: TicketFilter, limit: int, before: int | None
-) -> tuple[list[Ticket], str | None]:
-    """Newest first. The cursor is the last number shown: new tickets get higher numbers, so a page
-    never shows a ticket twice or skips one while tickets are being added."""
-    query = filtered_tickets(filters).order_by(Ticket.id.desc()).limit(limit + 1)
-    if before is not None:
-        query = query.where(Ticket.id < before)
-    tickets = list(session.scalars(query))
-    next_cursor = encode_cursor(tickets[limit - 1].id) if len(tickets) > limit else None
-    return tickets[:limit], next_cursor
-
-
-def filtered_tickets(filters: TicketFilter) -> sa.Select[Ticket]:
-    """The tickets matching ``filters``, in no particular order."""
-    query = sa.select(Ticket)
-    if filters.account_id is not None:
-        query = query.where(Ticket.account_id == filters.account_id)
-    if filters.status is not None:
-        query = query.where(Ticket.status == filters.status.value)
-    if filters.reason is not None:
-        query = query.where(Ticket.reason == filters.reason.value)
-    if filters.order_id is not None:
-        query = query.join(Order, Order.id == Ticket.order_id).where(Order.external_id == filters.order_id)
-    if filters.updated_since is not None:
-        query = query.where(Ticket.updated_at >= filters.updated_since)
-    if filters.assignee == "none":
-        query = query.where(Ticket.assignee_id.is_(None))
-    elif isinstance(filters.assignee, int):
-        query = query.where(Ticket.assignee_id == filters.assignee)
-    return query

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep
 from claimdesk.api.docs import body_of, error_responses
+from claimdesk.api.listing import Limit
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.rules.problems import Problem
 from claimdesk.validation import page_size
@@ -56,9 +57,7 @@ def list_webhooks(actor: ResellerDep, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/webhooks/deliveries", responses=error_responses(401, 403, 422, 429))
-def list_all_deliveries(
-    actor: ResellerDep, services: ServicesDep, limit: str | None = Query(None, description="1 to 200, default 50")
-) -> dict[str, Any]:
+def list_all_deliveries(actor: ResellerDep, services: ServicesDep, limit: Limit = None) -> dict[str, Any]:
     """Your latest deliveries to every receiver, the orders' callback_urls included, newest first."""
     assert actor.id is not None
     records = services.db.read(service.list_deliveries, actor.id, None, _limit(limit))
@@ -111,7 +110,7 @@ def list_webhook_deliveries(
     webhook_id: str,
     actor: ResellerDep,
     services: ServicesDep,
-    limit: str | None = Query(None, description="1 to 200, default 50"),
+    limit: Limit = None,
 ) -> dict[str, Any]:
     """The endpoint's latest deliveries, newest first, each with every attempt (time, status code, latency, error)."""
     assert actor.id is not None

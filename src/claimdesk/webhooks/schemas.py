@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from claimdesk.events.service import EventType
+from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import HttpUri
 
 EXAMPLE: dict[str, JsonValue] = {

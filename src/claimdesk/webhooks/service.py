@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import Actor, new_webhook_secret
 from claimdesk.events.service import event_view
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
-from claimdesk.jobs import enqueue
+from claimdesk.jobs import JobName, enqueue
 from claimdesk.mail.render import WEBHOOK_DISABLED, ticket_template
-from claimdesk.mail.tasks import SEND_EMAIL_JOB
 from claimdesk.models import (
     Account,
     Event,
@@ -42,7 +41,6 @@ from claimdesk.validation import parse
 from .delivery import AttemptResult
 from .schemas import WebhookIn
 
-DELIVER_JOB = "deliver_webhook"
 MAX_ENDPOINTS = 20
 # After a rotation the old secret keeps signing for this long.
 ROTATION_OVERLAP = dt.timedelta(hours=24)
@@ -89,16 +87,26 @@ def list_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:
     )
 
 
-def get_endpoint(session: Session, account_id: int, webhook_id: str, *, for_update: bool = False) -> WebhookEndpoint:
-    """One of the account's endpoints; another account's answers as if it did not exist."""
+# What the account owns and a path names by id.
+Owned = TypeVar("Owned", WebhookEndpoint, WebhookDelivery)
+
+
+def _owned(session: Session, model: type[Owned], account_id: int, text: str, *, for_update: bool, name: str) -> Owned:
+    """The account's row of ``model`` with the id in ``text``; an id that is none, or another account's row,
+    is ``NotFound`` (the same answer: nobody learns what other accounts have)."""
+    key = as_id(text)
     found = None
-    key = as_id(webhook_id)
     if key is not None:
-        query = sa.select(WebhookEndpoint).where(WebhookEndpoint.id == key, WebhookEndpoint.account_id == account_id)
+        query = sa.select(model).where(model.id == key, model.account_id == account_id)
         found = session.scalar(query.with_for_update() if for_update else query)
     if found is None:
-        raise NotFound(f"Webhook endpoint '{webhook_id}' not found.")
+        raise NotFound(f"{name} '{text[:64]}' not found.")
     return found
+
+
+def get_endpoint(session: Session, account_id: int, webhook_id: str, *, for_update: bool = False) -> WebhookEndpoint:
+    """One of the account's endpoints."""
+    return _owned(session, WebhookEndpoint, account_id, webhook_id, for_update=for_update, name="Webhook endpoint")
 
 
 def delete_endpoint(session: Session, account_id: int, webhook_id: str) -> None:
@@ -152,7 +160,7 @@ def _new_delivery(
     )
     session.add(delivery)
     session.flush()
-    enqueue(session, DELIVER_JOB, delivery.id)
+    enqueue(session, JobName.DELIVER_WEBHOOK, delivery.id)
     return delivery
 
 
@@ -202,14 +210,8 @@ def list_deliveries(session: Session, account_id: int, webhook_id: str | None, l
 
 
 def get_delivery(session: Session, account_id: int, delivery_id: str, *, for_update: bool = False) -> WebhookDelivery:
-    found = None
-    key = as_id(delivery_id)
-    if key is not None:
-        query = sa.select(WebhookDelivery).where(WebhookDelivery.id == key, WebhookDelivery.account_id == account_id)
-        found = session.scalar(query.with_for_update() if for_update else query)
-    if found is None:
-        raise NotFound(f"Delivery '{delivery_id}' not found.")
-    return found
+    """One of the account's deliveries, to an endpoint or a callback URL."""
+    return _owned(session, WebhookDelivery, account_id, delivery_id, for_update=for_update, name="Delivery")
 
 
 def redeliver(session: Session, account_id: int, delivery_id: str) -> DeliveryRecord:
@@ -224,7 +226,7 @@ def redeliver(session: Session, account_id: int, delivery_id: str) -> DeliveryRe
     delivery.state = "pending"
     delivery.finished_at = None
     session.flush()
-    enqueue(session, DELIVER_JOB, delivery.id)
+    enqueue(session, JobName.DELIVER_WEBHOOK, delivery.id)
     return _with_attempts(session, [delivery])[0]
 
 
@@ -276,7 +278,7 @@ def dispatch_event(session: Session, event_id: int, *, send_email: bool) -> int:
         created += 1
     template = ticket_template(event.type, event.ticket)
     if send_email and template is not None:
-        enqueue(session, SEND_EMAIL_JOB, event.id, {"template": template})
+        enqueue(session, JobName.SEND_EMAIL, event.id, {"template": template})
     session.add(EventDispatch(event_id=event.id, dispatched_at=utcnow()))
     session.flush()
     return created
@@ -398,7 +400,7 @@ def _track_health(
         endpoint.disabled_at = now
         account = session.get(Account, endpoint.account_id)
         if notify and account is not None and account.notify_email:
-            enqueue(session, SEND_EMAIL_JOB, endpoint.id, {"template": WEBHOOK_DISABLED})
+            enqueue(session, JobName.SEND_EMAIL, endpoint.id, {"template": WEBHOOK_DISABLED})
 
 
 def finish(session: Session, delivery_id: int, reason: str) -> None:

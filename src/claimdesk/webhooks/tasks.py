@@ -11,7 +11,6 @@ import datetime as dt
 from claimdesk import jobs
 from claimdesk.config import Settings
 from claimdesk.db import Database
-from claimdesk.events.service import DISPATCH_JOB
 from claimdesk.mail import tasks as mail_tasks
 from claimdesk.models import utcnow
 
@@ -60,9 +59,9 @@ def give_up_delivery(db: Database, _settings: Settings, job: jobs.JobRef, error:
     db.write(service.finish, job.ref_id, error)
 
 
-jobs.register(DISPATCH_JOB, jobs.JobKind(run_dispatch, max_attempts=lambda _s: 10))
+jobs.register(jobs.JobName.DISPATCH_EVENT, jobs.JobKind(run_dispatch, max_attempts=lambda _s: 10))
 jobs.register(
-    service.DELIVER_JOB,
+    jobs.JobName.DELIVER_WEBHOOK,
     jobs.JobKind(run_delivery, max_attempts=lambda s: s.webhook_max_attempts, give_up=give_up_delivery),
 )
 mail_tasks.register_jobs()
