@@ -44,7 +44,7 @@ class TestCsrf:
     def test_form_without_token_changes_nothing(self, page: Page, site: Site) -> None:
         sign_in(page, site.user_email, site.user_password)
         _post_form(page, "/logout", {})
-        expect(page.get_by_role("heading", name="You cannot open this page")).to_be_visible()
+        expect(page.get_by_role("heading", name="This form could not be accepted")).to_be_visible()
         expect(page.get_by_text("Nothing was changed")).to_be_visible()
         check_page(page, "error-csrf")
         page.goto("/portal")  # still signed in: the sign-out was refused
@@ -62,7 +62,7 @@ class TestCsrf:
         own_token = page.locator("input[name=csrf_token]").first.input_value()
         assert their_token != own_token
         _post_form(page, "/logout", {"csrf_token": their_token})
-        expect(page.get_by_role("heading", name="You cannot open this page")).to_be_visible()
+        expect(page.get_by_role("heading", name="This form could not be accepted")).to_be_visible()
         page.goto("/portal")
         expect(page).to_have_url(f"{site.url}/portal")
         # And with its own token the same form works.
