@@ -1,4 +1,8 @@
-"""Browser tests: one real server and one Chromium (Debian's /usr/bin/chromium) for the whole session.
+"""Browser tests: one real server and one Chromium (Debian's /usr/bin/chromium) for all of them.
+
+Both are package-scoped, which is once per run (every browser test is in this package), and ends them when
+the browser tests are done: Playwright's sync API keeps an asyncio loop running on the main thread while it
+is open, which would break the later tests that call ``asyncio.run``.
 
 The server is the app `claimdesk serve` runs, on a real socket in a thread, on a migrated SQLite file with
 the demo data plus a second account. Every test gets a fresh browser context (no cookies).
@@ -66,7 +70,7 @@ class Site:
         return email, new.password
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{folder / 'claimdesk.db'}"
@@ -85,7 +89,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         creds = seed(session)
         other, _ = create_account(session, "Other Reseller")
         other_user = add_user(session, other.id, "someone@other-reseller.example")
-    with ThreadedServer(create_app(settings, database=db, worker=False)) as server:
+    app = create_app(settings, database=db, worker=False)
+
+    @app.get("/portal/test-only-failure", include_in_schema=False)
+    async def failure() -> None:
+        """A page that fails, to see the 500 page (only in this test server)."""
+        raise RuntimeError("a failure made by the test")
+
+    with ThreadedServer(app) as server:
         site = Site(
             url=server.url,
             db=db,
@@ -121,7 +132,7 @@ def _file_ticket(site: Site, *, description: str) -> dict[str, Any]:
     return ticket
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium package")
@@ -155,7 +166,9 @@ def watched(browser: Browser, site: Site) -> Iterator[Watched]:
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
     try:
-        yield Watched(page, dialogs, errors)
+        yield (watched := Watched(page, dialogs, errors))
+        # No page of any test may break the CSP or throw (ReDoc's logo, refused by the CSP, aside).
+        assert [e for e in csp_errors(watched) if "cdn.redoc.ly" not in e] == []
     finally:
         context.close()
 

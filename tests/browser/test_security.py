@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import XSS, Site, Watched, check_page, csp_errors, sign_in
+from .conftest import ARTIFACTS, XSS, Site, Watched, check_page, csp_errors, sign_in
 
 
 def _post_form(page: Page, action: str, fields: dict[str, str]) -> None:
@@ -80,6 +80,7 @@ class TestApiDocs:
         expect(page.locator(".opblock").first).to_be_visible()
         assert all(url.startswith(site.url) or url.startswith("data:") for url in requests), requests
         assert csp_errors(watched) == []
+        page.screenshot(path=str(ARTIFACTS / "docs-swagger-1280.png"))
 
     def test_redoc_loads_from_the_app(self, watched: Watched, site: Site) -> None:
         page = watched.page
@@ -92,3 +93,4 @@ class TestApiDocs:
         logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
         assert all(url.startswith((site.url, "data:", "blob:")) for url in requests if url != logo), requests
         assert [e for e in csp_errors(watched) if logo not in e] == []
+        page.screenshot(path=str(ARTIFACTS / "docs-redoc-1280.png"))

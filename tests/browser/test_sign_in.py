@@ -111,3 +111,18 @@ class TestAreas:
         assert response.status == 404
         expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
         check_page(page, "error-404")
+
+    def test_unexpected_error_is_a_500_page(self, page: Page, site: Site) -> None:
+        sign_in(page, site.user_email, site.user_password)
+        response = page.goto("/portal/test-only-failure")
+        assert response is not None
+        assert response.status == 500
+        expect(page.get_by_role("heading", name="Something went wrong")).to_be_visible()
+        expect(page.get_by_text("a failure made by the test")).to_have_count(0)
+        check_page(page, "error-500")
+
+    def test_empty_portal(self, page: Page, site: Site) -> None:
+        sign_in(page, site.other_user_email, site.other_user_password)
+        expect(page.get_by_text("No tickets yet")).to_be_visible()
+        expect(page.get_by_text("No orders yet")).to_be_visible()
+        check_page(page, "portal-empty")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -12,14 +11,15 @@ from claimdesk.config import Settings
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        storage_dir=str(tmp_path / "files"),
-        rate_limit="100000/minute",
-        secure_cookies=False,  # httpx keeps Secure cookies for https only; the Secure flag has its own test
-        signin_limit_per_email="3/15minutes",
-        signin_limit_per_address="8/15minutes",
+def settings(settings: Settings) -> Settings:
+    """The suite's settings, with low sign-in limits and cookies that httpx sends over http:// (the Secure
+    flag has its own test)."""
+    return settings.model_copy(
+        update={
+            "secure_cookies": False,
+            "signin_limit_per_email": "3/15minutes",
+            "signin_limit_per_address": "8/15minutes",
+        }
     )
 
 
