@@ -15,7 +15,7 @@ from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.models import WebSession, utcnow
 from claimdesk.testing.server import ThreadedServer
-from claimdesk.web.security import script_hash
+from claimdesk.web.security import PAGE_POLICY, script_hash
 from tests.factories import new_reseller, new_staff, order_body
 
 from .conftest import sign_in
@@ -133,6 +133,8 @@ class TestErrorPages:
         answer = client.get("/nothing", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
         assert answer.status_code == 404
         assert "Page not found" in answer.text
+        assert answer.headers["content-security-policy"] == PAGE_POLICY
+        assert answer.headers["x-frame-options"] == "DENY"
 
     def test_api_keeps_its_json(self, client: httpx.Client) -> None:
         assert client.get("/nothing").json() == {"error": "Not found."}

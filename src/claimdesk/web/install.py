@@ -50,7 +50,8 @@ async def error_page(request: Request, status: int, message: str | None = None, 
         "message": message or HINTS.get(status, ""),
     }
     response = render(request, "web/error.html", context, status=status)
-    # A 500 page is sent by Starlette's outermost middleware, past SecurityHeaders: it carries its own.
+    # A 500 page is sent by Starlette's outermost middleware, past SecurityHeaders, and a browser's 404 on
+    # a path of no area is not wrapped by it: every error page carries the headers itself.
     response.headers["content-security-policy"] = PAGE_POLICY
     for name, value in COMMON:
         response.headers[name.decode()] = value.decode()

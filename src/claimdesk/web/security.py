@@ -12,7 +12,7 @@ import hashlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import is_web_path
+from .errors import WEB_PREFIXES
 
 PAGE_POLICY = "; ".join(
     [
@@ -65,11 +65,14 @@ COMMON = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 ]
 DOCS_PATHS = ("/docs", "/redoc")
+# One startswith over a tuple per request: the API's hot path pays nothing more for the web UI.
+_WRAPPED = (*WEB_PREFIXES, *DOCS_PATHS)
 
 
 class SecurityHeaders:
-    """Adds the headers to HTML answers and to the web paths' other answers (static files, redirects).
-    The JSON API's answers pass through untouched."""
+    """Adds the headers to the web paths' answers (pages, static files, redirects) and the API docs. The
+    JSON API's answers pass through untouched; an HTML error page elsewhere (a browser's 404) brings its
+    own (``web.install.error_page``)."""
 
     def __init__(self, app: ASGIApp, docs_csp: str) -> None:
         self.app = app
@@ -80,19 +83,20 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        web = is_web_path(path) or path in DOCS_PATHS
+        if path != "/" and not path.startswith(_WRAPPED):
+            await self.app(scope, receive, send)
+            return
+        policy = self.docs_csp if path in DOCS_PATHS else PAGE_POLICY.encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                names = {k for k, _ in headers}
+                headers += [(k, v) for k, v in COMMON if k not in names]
                 is_html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                if web or is_html:
-                    policy = self.docs_csp if path in DOCS_PATHS else PAGE_POLICY.encode()
-                    names = {k for k, _ in headers}
-                    headers += [(k, v) for k, v in COMMON if k not in names]
-                    if is_html and b"content-security-policy" not in names:
-                        headers.append((b"content-security-policy", policy))
-                    message["headers"] = headers
+                if is_html and b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", policy))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
