@@ -88,3 +88,12 @@ class TestPasswords:
         assert not verify_password("wrong horse", stored).ok
         assert not verify_password("x", "garbage").ok
         assert not verify_password("x", None).ok
+
+    def test_a_hash_with_other_parameters_is_marked_for_rehash(self) -> None:
+        from argon2 import PasswordHasher
+
+        old = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash("secret")
+        verified = verify_password("secret", old)
+        assert verified.ok
+        assert verified.needs_rehash
+        assert not verify_password("secret", hash_password("secret")).needs_rehash

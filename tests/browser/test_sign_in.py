@@ -126,3 +126,25 @@ class TestAreas:
         expect(page.get_by_text("No tickets yet")).to_be_visible()
         expect(page.get_by_text("No orders yet")).to_be_visible()
         check_page(page, "portal-empty")
+
+
+class TestKeyboard:
+    def test_sign_in_with_the_keyboard_alone(self, page: Page, site: Site) -> None:
+        page.goto("/login")
+        page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="Skip to main content")
+        expect(skip).to_be_focused()
+        expect(skip).to_be_in_viewport()
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Email")).to_be_focused()
+        page.keyboard.type(site.user_email)
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Password")).to_be_focused()
+        page.keyboard.type(site.user_password)
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{site.url}/portal")
+        # Signed in, the skip link leads past the top bar to the content.
+        page.keyboard.press("Tab")
+        expect(skip).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("main")).to_be_focused()
