@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
+
+from playwright.sync_api import Browser, Page, expect
 
 from .conftest import Site, Watched, check_page, csp_errors, sign_in
 
@@ -148,3 +150,17 @@ class TestKeyboard:
         expect(skip).to_be_focused()
         page.keyboard.press("Enter")
         expect(page.locator("main")).to_be_focused()
+
+
+class TestTimes:
+    def test_relative_with_the_exact_local_time_on_hover(self, browser: Browser, site: Site) -> None:
+        context = browser.new_context(base_url=site.url, timezone_id="Asia/Tokyo", locale="en-US")
+        try:
+            page = context.new_page()
+            sign_in(page, site.user_email, site.user_password)
+            time = page.locator("time[data-relative]").first
+            expect(time).to_have_attribute("title", re.compile(r"GMT\+9"))
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", time.get_attribute("datetime") or "")
+            expect(time).to_have_text(re.compile(r"^(now|just now|\d+ (min|hr)\. ago)$"))
+        finally:
+            context.close()

@@ -22,6 +22,7 @@ from claimdesk import __version__
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.timefmt import parse_rfc3339, rfc3339
 
+from .forms import errors_by_field, field_id
 from .state import WebState, web_state
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -114,6 +115,8 @@ def build_templates() -> jinja2.Environment:
         relative_time=relative_time,
         status_label=_status_label,
         status_explanation=_status_explanation,
+        field_id=field_id,
+        errors_by_field=errors_by_field,
     )
     return env
 
