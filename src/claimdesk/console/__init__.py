@@ -1,0 +1,1 @@
+"""The staff console: the web pages where support staff work tickets."""
