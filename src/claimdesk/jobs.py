@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.models import Job, utcnow
+from claimdesk.models.rows import job_row
 
 log = logging.getLogger("claimdesk.jobs")
 
@@ -79,7 +80,8 @@ def enqueue(
     *,
     run_at: dt.datetime | None = None,
 ) -> Job:
-    job = Job(kind=kind, ref_id=ref_id, payload=payload or {}, run_at=run_at or utcnow())
+    now = utcnow()
+    job = Job(**job_row(kind, ref_id, run_at or now, now), payload=payload or {})
     session.add(job)
     return job
 
@@ -88,21 +90,7 @@ def enqueue_many(session: Session, kind: str, ref_ids: Sequence[int]) -> None:
     """One job of ``kind`` per id, due now, in one statement (the intake path writes several per ticket)."""
     if ref_ids:
         now = utcnow()
-        session.execute(
-            sa.insert(Job),
-            [
-                {
-                    "kind": kind,
-                    "ref_id": ref_id,
-                    "payload": {},
-                    "state": "queued",
-                    "run_at": now,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for ref_id in ref_ids
-            ],
-        )
+        session.execute(sa.insert(Job), [job_row(kind, ref_id, now, now) for ref_id in ref_ids])
 
 
 def backoff_seconds(attempts: int, base: float) -> float:

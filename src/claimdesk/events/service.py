@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from claimdesk.jobs import enqueue_many
 from claimdesk.models import Event, Ticket, utcnow
+from claimdesk.models.rows import event_row
 from claimdesk.tickets.presenter import Audience, ticket_view
 from claimdesk.timefmt import rfc3339
 
@@ -39,14 +40,15 @@ def record_event(session: Session, ticket: Ticket, event_type: EventType, *, vie
     """
     session.flush()
     ticket.event_seq += 1
-    row = {
-        "account_id": ticket.account_id,
-        "ticket_id": ticket.id,
-        "type": event_type.value,
-        "sequence": ticket.event_seq,
-        "ticket": view if view is not None else ticket_view(session, ticket, Audience.RESELLER),
-        "created_at": utcnow(),
-    }
+    snapshot = view if view is not None else ticket_view(session, ticket, Audience.RESELLER)
+    row = event_row(
+        account_id=ticket.account_id,
+        ticket_id=ticket.id,
+        event_type=event_type.value,
+        sequence=ticket.event_seq,
+        ticket=snapshot,
+        at=utcnow(),
+    )
     # A plain INSERT ... RETURNING skips the unit of work's bookkeeping: this runs on every change.
     event_id: int = session.execute(_INSERT_EVENT, row).scalar_one()
     enqueue_many(session, DISPATCH_JOB, [event_id])

@@ -18,7 +18,8 @@ from claimdesk.accounts.service import Actor
 from claimdesk.events.service import DISPATCH_JOB, EventType
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.jobs import enqueue_many
-from claimdesk.models import EvidenceFile, Order, Ticket, utcnow
+from claimdesk.models import FILE_PENDING, EvidenceFile, Order, Ticket, utcnow
+from claimdesk.models.rows import file_row
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
 from claimdesk.rules.catalogue import Reason
@@ -53,22 +54,14 @@ def add_evidence_files(
         return []
     now = utcnow()
     rows = [
-        {
-            "ticket_id": ticket_id,
-            "ticket_product_id": ticket_product_id,
-            "message_id": message_id,
-            "position": position,
-            "uri": uri,
-            "state": "pending",
-            "created_at": now,
-        }
+        file_row(ticket_id, position, uri, now, ticket_product_id=ticket_product_id, message_id=message_id)
         for position, uri in enumerate(uris)
     ]
-    # A plain INSERT ... RETURNING of the ids, skipping the unit of work: most tickets carry files. The
-    # objects handed back are for showing the files, not attached to the session.
+    # A plain INSERT ... RETURNING of the ids, skipping the unit of work. The objects handed back are for
+    # showing the files (in the state the database gave them), not attached to the session.
     ids = session.execute(_INSERT_FILES, rows).scalars().all()
     enqueue_many(session, FETCH_FILE_JOB, ids)
-    return [EvidenceFile(id=file_id, **row) for file_id, row in zip(ids, rows, strict=True)]
+    return [EvidenceFile(id=file_id, state=FILE_PENDING, **row) for file_id, row in zip(ids, rows, strict=True)]
 
 
 def body_hash(body: Any) -> str:
@@ -262,16 +255,7 @@ def _store(
         products=lines,
     )
     file_ids = repository.insert_ticket(sql, ticket)
-    created = repository.NewHistory(
-        ticket_id=ticket.id,
-        action="created",
-        status=ticket.status,
-        by_type=actor.type.value,
-        by_id=actor.id,
-        by_name=actor.name,
-        at=now,
-    )
-    repository.insert_history(sql, created)
+    created = repository.insert_history(sql, ticket.id, "created", status=ticket.status, by=actor.stamp, at=now)
     # Everything the view shows is what was just written: it is built from the rows, not read back.
     for line_row in lines:
         related.line_files[line_row.id] = list(line_row.files)
@@ -283,7 +267,7 @@ def _store(
         account_id=actor.id,
         ticket_id=ticket.id,
         event_type=EventType.TICKET_CREATED.value,
-        sequence=1,
+        sequence=repository.FIRST_EVENT,
         view=view,
         now=now,
     )
