@@ -69,8 +69,13 @@ class Statement:
         return cls(sqlite=text, postgresql=_PARAM.sub(r"%(\1)s", text), sqlite_insert=sqlite_insert)
 
     @classmethod
-    def insert(cls, table: sa.Table, columns: Collection[str], *, returning_id: bool = False) -> Statement:
+    def insert(
+        cls, table: sa.Table, columns: Collection[str] | Mapping[str, str], *, returning_id: bool = False
+    ) -> Statement:
         """``INSERT INTO table (columns) VALUES (:columns)``, compiled from ``table`` by SQLAlchemy.
+
+        ``columns`` may map each column to the parameter it takes instead, so that one value written to
+        several columns (the moment of a change) is bound once.
 
         Every column left out must get its value from the database: its server default, the id, or NULL
         when it has no default at all. A column left out whose default is Python's (the ORM would fill it
@@ -91,7 +96,8 @@ class Statement:
                 f"{required} are NOT NULL without a default"
             )
         # inline(): no implicit RETURNING of the primary key on PostgreSQL; the id is asked for or not at all.
-        insert = sa.insert(table).values({name: sa.bindparam(name) for name in columns}).inline()
+        params = columns if isinstance(columns, Mapping) else {name: name for name in columns}
+        insert = sa.insert(table).values({name: sa.bindparam(param) for name, param in params.items()}).inline()
         if not returning_id:
             return cls.compiled(insert)
         statement = cls.compiled(insert.returning(table.c.id))
@@ -121,27 +127,29 @@ class Sql:
         self._savepoint_due = False
         self._savepoint_open = False
 
-    def _text(self, statement: Statement) -> str:
-        return statement.postgresql if self.postgresql else statement.sqlite
-
     def one(self, statement: Statement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        self.cursor.execute(self._text(statement), params)
+        self.cursor.execute(statement.postgresql if self.postgresql else statement.sqlite, params)
         row: tuple[Any, ...] | None = self.cursor.fetchone()
         return row
 
     def all(self, statement: Statement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        self.cursor.execute(self._text(statement), params)
+        self.cursor.execute(statement.postgresql if self.postgresql else statement.sqlite, params)
         rows: list[tuple[Any, ...]] = self.cursor.fetchall()
         return rows
 
+    # The statements pick their text and check ``_savepoint_due`` inline rather than in a helper method:
+    # they run ten times a ticket.
+
     def run(self, statement: Statement, params: Mapping[str, Any]) -> None:
-        self._before_write()
-        self.cursor.execute(self._text(statement), params)
+        if self._savepoint_due:
+            self._open_savepoint()
+        self.cursor.execute(statement.postgresql if self.postgresql else statement.sqlite, params)
 
     def run_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self._before_write()
-            self.cursor.executemany(self._text(statement), rows)
+            if self._savepoint_due:
+                self._open_savepoint()
+            self.cursor.executemany(statement.postgresql if self.postgresql else statement.sqlite, rows)
 
     def insert(self, statement: Statement, params: Mapping[str, Any]) -> int:
         """Run an ``INSERT ... RETURNING id`` and return the id.
@@ -151,7 +159,8 @@ class Sql:
         """
         if statement.sqlite_insert is None:
             raise ValueError(f"Sql.insert needs an INSERT ... RETURNING id, not: {statement.sqlite}")
-        self._before_write()
+        if self._savepoint_due:
+            self._open_savepoint()
         if self.postgresql:
             row = self.one(statement, params)
             assert row is not None
@@ -160,11 +169,10 @@ class Sql:
         rowid: int = self.cursor.lastrowid
         return rowid
 
-    def _before_write(self) -> None:
-        if self._savepoint_due:
-            self.cursor.execute("SAVEPOINT unit")
-            self._savepoint_due = False
-            self._savepoint_open = True
+    def _open_savepoint(self) -> None:
+        self.cursor.execute("SAVEPOINT unit")
+        self._savepoint_due = False
+        self._savepoint_open = True
 
     def time(self, value: dt.datetime) -> Any:
         """A UTC time as the column stores it, as SQLAlchemy's UTCDateTime writes it: on SQLite the fixed-width

@@ -87,7 +87,8 @@ def _named_lines(count: int) -> Statement:
 
 
 class _TicketInsert(TypedDict):
-    """What the fast path writes of a new ticket; ``version`` and the rest are the database's defaults."""
+    """What the fast path writes of a new ticket; its status (open), version and the rest are the database's
+    defaults."""
 
     account_id: int
     order_id: int
@@ -96,12 +97,9 @@ class _TicketInsert(TypedDict):
     reason: str
     suggested_solution: str
     contact_email: str
-    status: str
     body_hash: str
     event_seq: int
-    waiting_since: Any
-    updated_at: Any
-    created_at: Any
+    now: Any  # waiting_since, updated_at and created_at (TICKET_COLUMNS)
 
 
 class _LineInsert(TypedDict):
@@ -111,11 +109,15 @@ class _LineInsert(TypedDict):
     amount: int
 
 
-def _insert(model: type[Any], row_type: type, *, returning_id: bool = False) -> Statement:
+def _insert(model: type[Any], row_type: Any, *, returning_id: bool = False) -> Statement:
     return Statement.insert(cast(sa.Table, model.__table__), shared.columns(row_type), returning_id=returning_id)
 
 
-INSERT_TICKET = _insert(Ticket, _TicketInsert, returning_id=True)
+# A new ticket waits, and was changed, from the moment it was created: one value, bound once.
+TICKET_COLUMNS = {name: name for name in shared.columns(_TicketInsert) if name != "now"} | dict.fromkeys(
+    ("waiting_since", "updated_at", "created_at"), "now"
+)
+INSERT_TICKET = Statement.insert(_TICKETS, TICKET_COLUMNS, returning_id=True)
 INSERT_LINE = _insert(TicketProduct, _LineInsert, returning_id=True)
 INSERT_FILE = _insert(EvidenceFile, shared.FileRow, returning_id=True)
 INSERT_HISTORY = _insert(HistoryEntry, shared.HistoryRow)
@@ -219,7 +221,7 @@ class NewTicket:
     created_at: dt.datetime
     products: list[NewLine]
     id: int = 0
-    status: str = TicketStatus.OPEN.value
+    status: str = TicketStatus.OPEN.value  # the database's default for the row just written
     resolution: dict[str, Any] | None = None
 
     @property
@@ -256,12 +258,9 @@ def insert_ticket(sql: Sql, ticket: NewTicket) -> list[int]:
         "reason": ticket.reason,
         "suggested_solution": ticket.suggested_solution,
         "contact_email": ticket.contact_email,
-        "status": ticket.status,
         "body_hash": ticket.body_hash,
         "event_seq": FIRST_EVENT,
-        "waiting_since": now,
-        "updated_at": now,
-        "created_at": now,
+        "now": now,
     }
     ticket.id = sql.insert(INSERT_TICKET, row)
     file_ids = []
@@ -286,7 +285,7 @@ def insert_history(
 ) -> NewHistory:
     """A history entry of the ticket; returns it as its view shows it."""
     sql.run(INSERT_HISTORY, shared.history_row(ticket_id, action, status, by, sql.time(at)))
-    return NewHistory(action=action, status=status, at=at, **by)
+    return NewHistory(action, status, by["by_type"], by["by_id"], by["by_name"], at)
 
 
 def insert_event(

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -154,8 +154,7 @@ def _replay(sql: Sql, account_id: int, body: dict[str, Any], digest: str) -> Fil
     return Filed(ticket.id, created=False, view=None)
 
 
-@dataclass(frozen=True)
-class _Valid:
+class _Valid(NamedTuple):
     """A ticket that broke no rule, with the order and the order lines it names."""
 
     parsed: TicketIn
