@@ -86,22 +86,6 @@ def _named_lines(count: int) -> Statement:
     )
 
 
-class _TicketInsert(TypedDict):
-    """What the fast path writes of a new ticket; its status (open), version and the rest are the database's
-    defaults."""
-
-    account_id: int
-    order_id: int
-    external_id: str
-    description: str | None
-    reason: str
-    suggested_solution: str
-    contact_email: str
-    body_hash: str
-    event_seq: int
-    now: Any  # waiting_since, updated_at and created_at (TICKET_COLUMNS)
-
-
 class _LineInsert(TypedDict):
     ticket_id: int
     order_product_id: int
@@ -113,18 +97,11 @@ def _insert(model: type[Any], row_type: Any, *, returning_id: bool = False) -> S
     return Statement.insert(cast(sa.Table, model.__table__), shared.columns(row_type), returning_id=returning_id)
 
 
-# A new ticket waits, and was changed, from the moment it was created: one value, bound once.
-TICKET_COLUMNS = {name: name for name in shared.columns(_TicketInsert) if name != "now"} | dict.fromkeys(
-    ("waiting_since", "updated_at", "created_at"), "now"
-)
-INSERT_TICKET = Statement.insert(_TICKETS, TICKET_COLUMNS, returning_id=True)
 INSERT_LINE = _insert(TicketProduct, _LineInsert, returning_id=True)
 INSERT_FILE = _insert(EvidenceFile, shared.FileRow, returning_id=True)
 INSERT_HISTORY = _insert(HistoryEntry, shared.HistoryRow)
 INSERT_EVENT = _insert(Event, shared.EventRow, returning_id=True)
 INSERT_JOB = _insert(Job, shared.JobRow)
-# Every INSERT of the fast path, for the drift tests.
-INSERTS = (INSERT_TICKET, INSERT_LINE, INSERT_FILE, INSERT_HISTORY, INSERT_EVENT, INSERT_JOB)
 
 
 def find_order(sql: Sql, account_id: int, key: str, *, lock: bool) -> OrderRow | None:
@@ -247,10 +224,24 @@ class NewHistory:
 FIRST_EVENT = 1
 
 
+# What the fast path writes of a new ticket: NewTicket's fields that are columns (its id, status and
+# resolution are the database's), the first event's number, and one moment, bound once, for the time it was
+# created, changed and waits since.
+_DATABASES = {"id", "status", "resolution"}
+TICKET_COLUMNS = (
+    {f.name: f.name for f in dataclasses.fields(NewTicket) if f.name in _TICKETS.c and f.name not in _DATABASES}
+    | {"event_seq": "event_seq"}
+    | dict.fromkeys(("waiting_since", "updated_at", "created_at"), "now")
+)
+INSERT_TICKET = Statement.insert(_TICKETS, TICKET_COLUMNS, returning_id=True)
+# Every INSERT of the fast path, for the drift tests.
+INSERTS = (INSERT_TICKET, INSERT_LINE, INSERT_FILE, INSERT_HISTORY, INSERT_EVENT, INSERT_JOB)
+
+
 def insert_ticket(sql: Sql, ticket: NewTicket) -> list[int]:
     """The ticket, its product lines and their files; sets their ids. Returns the files' ids."""
     now = sql.time(ticket.created_at)
-    row: _TicketInsert = {
+    row = {
         "account_id": ticket.account_id,
         "order_id": ticket.order_id,
         "external_id": ticket.external_id,
