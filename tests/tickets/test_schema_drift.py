@@ -14,6 +14,7 @@ from typing import Any, cast
 import httpx
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.sql.schema import CallableColumnDefault
@@ -21,6 +22,7 @@ from sqlalchemy.sql.schema import CallableColumnDefault
 from claimdesk.accounts.service import Actor, ActorType
 from claimdesk.db import Database
 from claimdesk.events.service import EventType, record_event
+from claimdesk.migrate import alembic_config, upgrade
 from claimdesk.models import Base, HistoryEntry, Order, Ticket, TicketProduct, utcnow
 from claimdesk.models import rows as shared
 from claimdesk.rawdb import Statement
@@ -83,6 +85,26 @@ class TestMigrations:
         differences = schema_differences(db, changed)
         assert [d[0][0] for d in differences] == ["modify_default"]
         assert differences[0][0][2:4] == ("tickets", "status")
+
+    def test_the_server_defaults_migration_goes_down_and_up_keeping_the_rows(
+        self, client: httpx.Client, db: Database, database_url: str
+    ) -> None:
+        reseller = new_reseller(db)
+        order = new_order(client, reseller)
+        filed = client.post("/tickets", json=ticket_body(order), headers=reseller.headers)
+        assert filed.status_code == 201, filed.text
+        before = stored_rows(db, filed.json()["ticket"]["number"])
+        db.dispose()  # SQLite copies the tables it changes: no connection of ours may hold them
+
+        command.downgrade(alembic_config(database_url), "25c6fd1c5bc6")
+        differences = schema_differences(db, Base.metadata)
+        assert {d[0][0] for d in differences} == {"modify_default"}
+        changed = {(d[0][2], d[0][3]) for d in differences}
+        assert ("tickets", "status") in changed
+        assert len(changed) == 13  # every constant default is the migration's
+        upgrade(database_url)
+        assert schema_differences(db, Base.metadata) == []
+        assert stored_rows(db, filed.json()["ticket"]["number"]) == before
 
 
 class TestFastPathInserts:
