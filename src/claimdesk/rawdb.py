@@ -1,4 +1,4 @@
-"""The fast path under POST /tickets: hand-written statements on the DBAPI connection, and group commit.
+"""The fast path under POST /tickets: statements prepared once, run on the DBAPI connection, and group commit.
 
 Measured on the intake path, SQLAlchemy's ORM and Core spent about ten times as long preparing each statement
 and its result as SQLite spent running it. The few statements of a hot path are therefore prepared once, at
@@ -63,7 +63,8 @@ class Statement:
 
     @classmethod
     def of(cls, text: str) -> Statement:
-        """A statement written by hand with ``:name`` parameters (the reads of the fast path)."""
+        """A statement written by hand with ``:name`` parameters, for SQL the models do not spell (the order
+        lines' claims and holders)."""
         text = " ".join(text.split())
         sqlite_insert = text[: -len(_RETURNING_ID)] if text.endswith(_RETURNING_ID) else None
         return cls(sqlite=text, postgresql=_PARAM.sub(r"%(\1)s", text), sqlite_insert=sqlite_insert)
