@@ -27,6 +27,7 @@ from claimdesk.models import Base, HistoryEntry, Order, Ticket, TicketProduct, u
 from claimdesk.models import rows as shared
 from claimdesk.rawdb import Statement
 from claimdesk.tickets import repository
+from claimdesk.tickets.presenter import Audience, ticket_view
 from claimdesk.tickets.service import add_evidence_files, body_hash
 from tests.factories import Reseller, new_order, new_reseller, ticket_body
 
@@ -246,7 +247,7 @@ def file_through_the_orm(db: Database, reseller: Reseller, body: dict[str, Any],
         session.add(HistoryEntry(**shared.history_row(ticket.id, "created", ticket.status, actor.stamp, utcnow())))
         session.flush()
         session.refresh(ticket)  # the view reads its lines, files and history from the database
-        record_event(session, ticket, EventType.TICKET_CREATED)
+        record_event(session, ticket, EventType.TICKET_CREATED, view=ticket_view(session, ticket, Audience.RESELLER))
         return ticket.id
 
 
