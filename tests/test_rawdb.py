@@ -288,3 +288,27 @@ def test_insert_refuses_a_statement_without_returning_id() -> None:
     with pytest.raises(ValueError, match="RETURNING id"):
         sql.insert(Statement.of("INSERT INTO t (value) VALUES (:value)"), {"value": "b"})
     assert sql.cursor.execute("SELECT value FROM t").fetchall() == [("a",)]
+
+
+def test_insert_is_compiled_from_the_table_for_each_driver() -> None:
+    """Columns may share one parameter; a column the table does not have is refused; SQLite's id is the rowid."""
+    table = sa.Table(
+        "t",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("created_at", sa.String(30), nullable=False),
+        sa.Column("updated_at", sa.String(30), nullable=False),
+        sa.Column("state", sa.String(10), nullable=False, server_default="new"),
+    )
+    statement = Statement.insert(table, {"created_at": "now", "updated_at": "now"}, returning_id=True)
+    assert statement.sqlite_insert == "INSERT INTO t (created_at, updated_at) VALUES (:now, :now)"
+    assert statement.postgresql.startswith("INSERT INTO t (created_at, updated_at) VALUES (%(now)s::VARCHAR, %(now)s")
+    assert statement.postgresql.endswith(" RETURNING t.id")
+    sql = Sql(sqlite3.connect(":memory:"), "sqlite")
+    table.create(sa.create_engine("sqlite://", creator=lambda: sql.connection))
+    assert sql.insert(statement, {"now": "2026-12-01"}) == 1
+    assert sql.cursor.execute("SELECT created_at, updated_at, state FROM t").fetchall() == [
+        ("2026-12-01", "2026-12-01", "new")
+    ]
+    with pytest.raises(ValueError, match="no columns"):
+        Statement.insert(table, ["created_at", "updated_at", "colour"])

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.models import Job, utcnow
+from claimdesk.models.rows import job_row
 
 log = logging.getLogger("claimdesk.jobs")
 
@@ -90,7 +91,8 @@ def enqueue(
     *,
     run_at: dt.datetime | None = None,
 ) -> Job:
-    job = Job(kind=kind.value, ref_id=ref_id, payload=payload or {}, run_at=run_at or utcnow())
+    now = utcnow()
+    job = Job(**job_row(kind.value, ref_id, run_at or now, now), payload=payload or {})
     session.add(job)
     return job
 
@@ -99,21 +101,7 @@ def enqueue_many(session: Session, kind: JobName, ref_ids: Sequence[int]) -> Non
     """One job of ``kind`` per id, due now, in one statement (the intake path writes several per ticket)."""
     if ref_ids:
         now = utcnow()
-        session.execute(
-            sa.insert(Job),
-            [
-                {
-                    "kind": kind.value,
-                    "ref_id": ref_id,
-                    "payload": {},
-                    "state": "queued",
-                    "run_at": now,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for ref_id in ref_ids
-            ],
-        )
+        session.execute(sa.insert(Job), [job_row(kind.value, ref_id, now, now) for ref_id in ref_ids])
 
 
 def backoff_seconds(attempts: int, base: float) -> float:

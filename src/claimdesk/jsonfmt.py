@@ -10,6 +10,7 @@ body with a run of 19 digits anywhere goes to ``json`` too.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -35,9 +36,21 @@ def json_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
             "utf-8", "surrogatepass"
         )
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every float that is not finite as None: orjson writes those as null, and so must the
+    fallback (``json`` would refuse them, answering 500 to a value with, say, a huge integer and an inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    return value
 
 
 def json_text(value: Any) -> str:

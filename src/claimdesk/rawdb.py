@@ -1,8 +1,10 @@
-"""The fast path under POST /tickets: hand-written statements on the DBAPI connection, and group commit.
+"""The fast path under POST /tickets: statements prepared once, run on the DBAPI connection, and group commit.
 
 Measured on the intake path, SQLAlchemy's ORM and Core spent about ten times as long preparing each statement
-and its result as SQLite spent running it. The few statements of a hot path are therefore written by hand
-here, once, with ``:name`` parameters on every driver, and run on the driver's own cursor.
+and its result as SQLite spent running it. The few statements of a hot path are therefore prepared once, at
+import, in each driver's spelling, and run on the driver's own cursor. Their INSERTs are compiled by
+SQLAlchemy from the models' tables (``Statement.insert``), so they cannot drift from the schema: the columns
+they leave out get the database's defaults, as the ORM's rows do.
 
 On SQLite, whose writers take turns anyway, one write connection takes the queued units of work together
 (``GroupCommit``): one transaction per batch, a savepoint per unit that writes (a unit that fails leaves no
@@ -21,12 +23,14 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as sa_postgresql
+from sqlalchemy.dialects import sqlite as sa_sqlite
 
 from .jsonfmt import json_text
 
@@ -39,17 +43,75 @@ _RETURNING_ID = " RETURNING id"
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
+# The two drivers' dialects, to compile statements for once: pysqlite with ``:name`` parameters (the
+# cursor takes a dict), psycopg with ``%(name)s`` and the bind casts SQLAlchemy itself sends there.
+_psycopg: Callable[[], sa.Dialect] = sa_postgresql.psycopg.dialect  # the class is not annotated
+_DIALECTS = {"sqlite": sa_sqlite.dialect(paramstyle="named"), "postgresql": _psycopg()}
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One statement, written once with ``:name`` parameters, in each driver's spelling."""
+    """One statement, prepared once, in each driver's spelling.
+
+    ``sqlite_insert`` is set for an INSERT whose id ``Sql.insert`` returns: the SQLite text without the
+    RETURNING clause, since there the id is the row's rowid.
+    """
 
     sqlite: str
     postgresql: str
+    sqlite_insert: str | None = None
 
     @classmethod
     def of(cls, text: str) -> Statement:
+        """A statement written by hand with ``:name`` parameters, for SQL the models do not spell (the order
+        lines' claims and holders)."""
         text = " ".join(text.split())
-        return cls(sqlite=text, postgresql=_PARAM.sub(r"%(\1)s", text))
+        sqlite_insert = text[: -len(_RETURNING_ID)] if text.endswith(_RETURNING_ID) else None
+        return cls(sqlite=text, postgresql=_PARAM.sub(r"%(\1)s", text), sqlite_insert=sqlite_insert)
+
+    @classmethod
+    def insert(
+        cls, table: sa.Table, columns: Collection[str] | Mapping[str, str], *, returning_id: bool = False
+    ) -> Statement:
+        """``INSERT INTO table (columns) VALUES (:columns)``, compiled from ``table`` by SQLAlchemy.
+
+        ``columns`` may map each column to the parameter it takes instead, so that one value written to
+        several columns (the moment of a change) is bound once.
+
+        Every column left out must get its value from the database: its server default, the id, or NULL
+        when it has no default at all. A column left out whose default is Python's (the ORM would fill it
+        in) or that is NOT NULL without a default is refused here, at import, rather than stored as NULL
+        (or refused by the database) on every row the fast path writes.
+        """
+        unknown = sorted(set(columns) - set(table.c.keys()))
+        if unknown:
+            raise ValueError(f"{table.name} has no columns {unknown}")
+        omitted = [c for c in table.c if c.key not in columns and c is not table.autoincrement_column]
+        python_default = [c.key for c in omitted if c.default is not None]
+        required = [c.key for c in omitted if c.default is None and c.server_default is None and not c.nullable]
+        if python_default or required:
+            raise ValueError(
+                f"an INSERT INTO {table.name} must write {python_default + required}: "
+                f"{python_default} have a Python default, which the ORM writes and the database does not know "
+                "(make it a server_default, or write the column), "
+                f"{required} are NOT NULL without a default"
+            )
+        # inline(): no implicit RETURNING of the primary key on PostgreSQL; the id is asked for or not at all.
+        params = columns if isinstance(columns, Mapping) else {name: name for name in columns}
+        insert = sa.insert(table).values({name: sa.bindparam(param) for name, param in params.items()}).inline()
+        if not returning_id:
+            return cls.compiled(insert)
+        statement = cls.compiled(insert.returning(table.c.id))
+        return cls(statement.sqlite, statement.postgresql, sqlite_insert=_compile(insert, "sqlite"))
+
+    @classmethod
+    def compiled(cls, statement: sa.ClauseElement) -> Statement:
+        """A SQLAlchemy statement with ``bindparam`` parameters, compiled once for each driver."""
+        return cls(sqlite=_compile(statement, "sqlite"), postgresql=_compile(statement, "postgresql"))
+
+
+def _compile(statement: sa.ClauseElement, dialect: str) -> str:
+    return str(statement.compile(dialect=_DIALECTS[dialect]))
 
 
 class Sql:
@@ -66,51 +128,52 @@ class Sql:
         self._savepoint_due = False
         self._savepoint_open = False
 
-    def _text(self, statement: Statement) -> str:
-        return statement.postgresql if self.postgresql else statement.sqlite
-
-    def one(self, statement: Statement, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        self.cursor.execute(self._text(statement), params)
+    def one(self, statement: Statement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        self.cursor.execute(statement.postgresql if self.postgresql else statement.sqlite, params)
         row: tuple[Any, ...] | None = self.cursor.fetchone()
         return row
 
-    def all(self, statement: Statement, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        self.cursor.execute(self._text(statement), params)
+    def all(self, statement: Statement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        self.cursor.execute(statement.postgresql if self.postgresql else statement.sqlite, params)
         rows: list[tuple[Any, ...]] = self.cursor.fetchall()
         return rows
 
-    def run(self, statement: Statement, params: dict[str, Any]) -> None:
-        self._before_write()
-        self.cursor.execute(self._text(statement), params)
+    # The statements pick their text and check ``_savepoint_due`` inline rather than in a helper method:
+    # they run ten times a ticket.
 
-    def run_many(self, statement: Statement, rows: Sequence[dict[str, Any]]) -> None:
+    def run(self, statement: Statement, params: Mapping[str, Any]) -> None:
+        if self._savepoint_due:
+            self._open_savepoint()
+        self.cursor.execute(statement.postgresql if self.postgresql else statement.sqlite, params)
+
+    def run_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self._before_write()
-            self.cursor.executemany(self._text(statement), rows)
+            if self._savepoint_due:
+                self._open_savepoint()
+            self.cursor.executemany(statement.postgresql if self.postgresql else statement.sqlite, rows)
 
-    def insert(self, statement: Statement, params: dict[str, Any]) -> int:
+    def insert(self, statement: Statement, params: Mapping[str, Any]) -> int:
         """Run an ``INSERT ... RETURNING id`` and return the id.
 
         On SQLite the RETURNING is left off and the id is the row's rowid (every table's ``id`` is an
         INTEGER PRIMARY KEY there): RETURNING goes through a temporary table and cost 40% more per insert.
         """
-        self._before_write()
+        if statement.sqlite_insert is None:
+            raise ValueError(f"Sql.insert needs an INSERT ... RETURNING id, not: {statement.sqlite}")
+        if self._savepoint_due:
+            self._open_savepoint()
         if self.postgresql:
             row = self.one(statement, params)
             assert row is not None
             return int(row[0])
-        text = statement.sqlite
-        if not text.endswith(_RETURNING_ID):
-            raise ValueError(f"Sql.insert needs an INSERT ... RETURNING id, not: {text}")
-        self.cursor.execute(text[: -len(_RETURNING_ID)], params)
+        self.cursor.execute(statement.sqlite_insert, params)
         rowid: int = self.cursor.lastrowid
         return rowid
 
-    def _before_write(self) -> None:
-        if self._savepoint_due:
-            self.cursor.execute("SAVEPOINT unit")
-            self._savepoint_due = False
-            self._savepoint_open = True
+    def _open_savepoint(self) -> None:
+        self.cursor.execute("SAVEPOINT unit")
+        self._savepoint_due = False
+        self._savepoint_open = True
 
     def time(self, value: dt.datetime) -> Any:
         """A UTC time as the column stores it, as SQLAlchemy's UTCDateTime writes it: on SQLite the fixed-width

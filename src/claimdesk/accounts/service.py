@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import Account, ApiKey, Staff
+from claimdesk.models.rows import Stamp
 from claimdesk.rules.problems import Problem
 
 from .passwords import hash_password, new_password
@@ -49,6 +50,11 @@ class Actor:
 
     def as_dict(self) -> dict[str, object]:
         return {"type": self.type.value, "id": self.id, "name": self.name}
+
+    @property
+    def stamp(self) -> Stamp:
+        """Who wrote a row, as history entries and messages store it."""
+        return {"by_type": self.type.value, "by_id": self.id, "by_name": self.name}
 
 
 SYSTEM = Actor(ActorType.SYSTEM, None, "claimdesk")

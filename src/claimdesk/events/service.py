@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from claimdesk.jobs import JobName, enqueue_many
 from claimdesk.models import Event, Ticket, utcnow
+from claimdesk.models.rows import event_row
 from claimdesk.rules.events import EventType
 from claimdesk.timefmt import rfc3339
 
@@ -28,14 +29,14 @@ def record_event(session: Session, ticket: Ticket, event_type: EventType, view: 
     """
     session.flush()
     ticket.event_seq += 1
-    row = {
-        "account_id": ticket.account_id,
-        "ticket_id": ticket.id,
-        "type": event_type.value,
-        "sequence": ticket.event_seq,
-        "ticket": view,
-        "created_at": utcnow(),
-    }
+    row = event_row(
+        account_id=ticket.account_id,
+        ticket_id=ticket.id,
+        event_type=event_type.value,
+        sequence=ticket.event_seq,
+        ticket=view,
+        at=utcnow(),
+    )
     # A plain INSERT ... RETURNING skips the unit of work's bookkeeping: this runs on every change.
     event_id: int = session.execute(_INSERT_EVENT, row).scalar_one()
     enqueue_many(session, JobName.DISPATCH_EVENT, [event_id])

@@ -4,11 +4,12 @@ from .accounts import Account, ApiKey, Staff
 from .base import Base, utcnow
 from .events import Event, Job
 from .orders import Order, OrderProduct
-from .tickets import EvidenceFile, HistoryEntry, Message, Ticket, TicketProduct
+from .tickets import FILE_PENDING, EvidenceFile, HistoryEntry, Message, Ticket, TicketProduct
 from .web import User, WebSession
 from .webhooks import EventDispatch, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "FILE_PENDING",
     "Account",
     "ApiKey",
     "Base",

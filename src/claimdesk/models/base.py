@@ -1,4 +1,10 @@
-"""The declarative base and the column types every table shares."""
+"""The declarative base and the column types every table shares.
+
+A column's constant default is the database's (``server_default``), not Python's: the ORM and the
+hand-written INSERTs of the intake fast path (``claimdesk.rawdb``), which leave such columns out, then
+store the same value. Only values that depend on the moment (``utcnow``) are Python defaults, and the fast
+path writes those itself (``rawdb.Statement.insert`` refuses a statement that would leave one out).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # BIGINT on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid, which only that spelling gets.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+# The empty JSON object and array as column defaults, in SQL both databases read as JSON.
+EMPTY_OBJECT = sa.text("'{}'")
+EMPTY_ARRAY = sa.text("'[]'")
 
 
 def utcnow() -> dt.datetime:

@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, CreatedMixin, IdMixin
+from .base import EMPTY_OBJECT, Base, BigId, CreatedMixin, IdMixin
 
 
 class Event(IdMixin, CreatedMixin, Base):
@@ -42,10 +42,10 @@ class Job(IdMixin, CreatedMixin, Base):
 
     kind: Mapped[str] = mapped_column(sa.String(40))
     ref_id: Mapped[int] = mapped_column(BigId)
-    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    state: Mapped[str] = mapped_column(sa.String(10), default="queued")  # queued, done, failed
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, server_default=EMPTY_OBJECT)
+    state: Mapped[str] = mapped_column(sa.String(10), server_default="queued")  # queued, done, failed
     run_at: Mapped[dt.datetime]
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(server_default=sa.text("0"))
     locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     locked_by: Mapped[str | None] = mapped_column(sa.String(100), default=None)
     last_error: Mapped[str | None] = mapped_column(sa.String(1000), default=None)

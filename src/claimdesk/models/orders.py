@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, CreatedMixin, IdMixin
+from .base import EMPTY_ARRAY, Base, BigId, CreatedMixin, IdMixin
 
 
 class Order(IdMixin, CreatedMixin, Base):
@@ -21,7 +21,7 @@ class Order(IdMixin, CreatedMixin, Base):
     external_id: Mapped[str] = mapped_column(sa.String(64))
     reference: Mapped[str | None] = mapped_column(sa.String(500), default=None)
     customer_email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
-    callback_urls: Mapped[list[Any]] = mapped_column(default=list)
+    callback_urls: Mapped[list[Any]] = mapped_column(server_default=EMPTY_ARRAY)
 
     # Not loaded with the order: tickets need only the lines they name (see orders.service.order_facts).
     products: Mapped[list[OrderProduct]] = relationship(back_populates="order", order_by="OrderProduct.position")

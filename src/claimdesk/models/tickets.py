@@ -6,7 +6,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, CreatedMixin, IdMixin, utcnow
+from claimdesk.rules.statuses import TicketStatus
+
+from .base import EMPTY_OBJECT, Base, BigId, CreatedMixin, IdMixin, utcnow
+
+# A new evidence file's state until the worker has fetched (or refused) it: the database's default, and
+# what the intake fast path shows for the files it has just written.
+FILE_PENDING = "pending"
 
 
 class Ticket(IdMixin, CreatedMixin, Base):
@@ -29,7 +35,7 @@ class Ticket(IdMixin, CreatedMixin, Base):
     reason: Mapped[str] = mapped_column(sa.String(40))
     suggested_solution: Mapped[str] = mapped_column(sa.String(20))
     contact_email: Mapped[str] = mapped_column(sa.String(254))
-    status: Mapped[str] = mapped_column(sa.String(20), default="open")
+    status: Mapped[str] = mapped_column(sa.String(20), server_default=TicketStatus.OPEN.value)
     resolution: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, default=None)
     # resolution["outcome"] as a column: a rejected ticket's items can be claimed again.
     outcome: Mapped[str | None] = mapped_column(sa.String(20), default=None)
@@ -37,9 +43,9 @@ class Ticket(IdMixin, CreatedMixin, Base):
     # SHA-256 of the canonical request body: the same id with the same body is a harmless retry.
     body_hash: Mapped[str] = mapped_column(sa.String(64))
     # Events the reseller has seen for this ticket; the next event takes event_seq + 1.
-    event_seq: Mapped[int] = mapped_column(default=0)
+    event_seq: Mapped[int] = mapped_column(server_default=sa.text("0"))
     # Bumped on every change, so two agents changing the ticket at once cannot both win.
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(server_default=sa.text("1"))
     # Since when the ticket waits for the supplier (the staff work queue sorts on it); null while holding/solved.
     waiting_since: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -75,10 +81,10 @@ class EvidenceFile(IdMixin, CreatedMixin, Base):
     message_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
     )
-    position: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(server_default=sa.text("0"))
     uri: Mapped[str | None] = mapped_column(sa.String(2048), default=None)
     filename: Mapped[str | None] = mapped_column(sa.String(255), default=None)
-    state: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    state: Mapped[str] = mapped_column(sa.String(10), server_default=FILE_PENDING)
     error: Mapped[str | None] = mapped_column(sa.String(500), default=None)
     content_type: Mapped[str | None] = mapped_column(sa.String(100), default=None)
     size: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
@@ -94,7 +100,7 @@ class Message(IdMixin, CreatedMixin, Base):
 
     ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(sa.Text)
-    internal: Mapped[bool] = mapped_column(default=False)
+    internal: Mapped[bool] = mapped_column(server_default=sa.false())
     by_type: Mapped[str] = mapped_column(sa.String(10))
     by_id: Mapped[int | None] = mapped_column(BigId, default=None)
     by_name: Mapped[str | None] = mapped_column(sa.String(254), default=None)
@@ -108,7 +114,7 @@ class HistoryEntry(IdMixin, Base):
     ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     action: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(20))
-    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, server_default=EMPTY_OBJECT)
     by_type: Mapped[str] = mapped_column(sa.String(10))
     by_id: Mapped[int | None] = mapped_column(BigId, default=None)
     by_name: Mapped[str | None] = mapped_column(sa.String(254), default=None)

@@ -53,8 +53,8 @@ class WebhookDelivery(IdMixin, CreatedMixin, Base):
     target: Mapped[str] = mapped_column(sa.String(80))
     url: Mapped[str] = mapped_column(sa.String(2048))
     event_type: Mapped[str] = mapped_column(sa.String(40))
-    state: Mapped[str] = mapped_column(sa.String(10), default="pending")  # pending, delivered, failed
-    attempts: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(sa.String(10), server_default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(server_default=sa.text("0"))
     last_status_code: Mapped[int | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(sa.String(500), default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)

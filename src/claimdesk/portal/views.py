@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from claimdesk.orders.service import list_orders
 from claimdesk.rules.catalogue import REASONS
-from claimdesk.tickets.presenter import Audience, ticket_views
 from claimdesk.tickets.listing import TicketFilter, list_tickets
+from claimdesk.tickets.presenter import Audience, ticket_views
 from claimdesk.web.deps import ResellerPage, web_router
 from claimdesk.web.render import render
 from claimdesk.web.state import web_state

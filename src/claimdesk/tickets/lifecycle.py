@@ -19,6 +19,7 @@ from claimdesk.accounts.service import Actor
 from claimdesk.events.service import record_event
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import HistoryEntry, Message, Order, OrderProduct, Staff, Ticket, utcnow
+from claimdesk.models.rows import history_row
 from claimdesk.netguard import url_problems
 from claimdesk.orders.ledger import unsolved_holder
 from claimdesk.orders.service import order_facts
@@ -43,16 +44,7 @@ def record_ticket_event(session: Session, ticket: Ticket, event_type: EventType)
 def _history(
     session: Session, ticket: Ticket, actor: Actor, action: str, at: dt.datetime, **details: Any
 ) -> HistoryEntry:
-    entry = HistoryEntry(
-        ticket_id=ticket.id,
-        action=action,
-        status=ticket.status,
-        details=details,
-        by_type=actor.type.value,
-        by_id=actor.id,
-        by_name=actor.name,
-        at=at,
-    )
+    entry = HistoryEntry(**history_row(ticket.id, action, ticket.status, actor.stamp, at), details=details)
     session.add(entry)
     return entry
 
@@ -67,15 +59,7 @@ def _add_message(
     internal: bool = False,
     uris: Sequence[str] = (),
 ) -> Message:
-    message = Message(
-        ticket_id=ticket.id,
-        body=body,
-        internal=internal,
-        by_type=actor.type.value,
-        by_id=actor.id,
-        by_name=actor.name,
-        created_at=at,
-    )
+    message = Message(ticket_id=ticket.id, body=body, internal=internal, created_at=at, **actor.stamp)
     session.add(message)
     session.flush()
     add_evidence_files(session, ticket.id, uris, message_id=message.id)

@@ -1,26 +1,43 @@
-"""The statements of POST /tickets, hand-written on the DBAPI cursor (see ``claimdesk.rawdb`` for why).
+"""The statements of POST /tickets, on the DBAPI cursor (see ``claimdesk.rawdb`` for why).
 
-They read and write the same tables as the models in ``claimdesk.models``; the tests of every other path
-(lifecycle, files, webhooks, reads) read what these write through the ORM.
+They are compiled once from the models' tables, so they read and write the same columns as the ORM: the
+INSERTs name the keys of their row types (``claimdesk.models.rows``, shared with the ORM's writers) and
+leave every other column to the database's default. The tests of every other path (lifecycle, files,
+webhooks, reads) read what these write through the ORM.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.default import DefaultDialect
 
-from claimdesk.models import OrderProduct
+from claimdesk.models import (
+    FILE_PENDING,
+    Event,
+    EvidenceFile,
+    HistoryEntry,
+    Job,
+    Order,
+    OrderProduct,
+    Ticket,
+    TicketProduct,
+)
+from claimdesk.models import rows as shared
 from claimdesk.orders.ledger import claimed_items, unsolved_holder
 from claimdesk.rawdb import Sql, Statement
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.rules.tickets import OrderFacts, OrderLine
+
+_ORDERS = cast(sa.Table, Order.__table__)
+_TICKETS = cast(sa.Table, Ticket.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +55,29 @@ class TicketRow:
     body_hash: str
 
 
-_ORDER = "SELECT id, external_id, customer_email FROM orders WHERE account_id = :account_id AND external_id = :key"
-ORDER = Statement.of(_ORDER)
-# PostgreSQL: concurrent tickets on one order queue here and each sees the others' claims. SQLite's
-# BEGIN IMMEDIATE already keeps every other writer out.
-ORDER_FOR_UPDATE = Statement(sqlite=ORDER.sqlite, postgresql=Statement.of(_ORDER + " FOR UPDATE").postgresql)
-ORDER_BY_NUMBER = Statement.of("SELECT external_id FROM orders WHERE account_id = :account_id AND id = :number")
-TICKET = Statement.of(
-    "SELECT id, external_id, status, body_hash FROM tickets WHERE account_id = :account_id AND external_id = :key"
+def _select(table: sa.Table, row: type[Any]) -> sa.Select[Any]:
+    """The columns of the dataclass ``row``, in its order, so that ``row(*result)`` reads them."""
+    return sa.select(*(table.c[field.name] for field in dataclasses.fields(row)))
+
+
+_ORDER = _select(_ORDERS, OrderRow).where(
+    _ORDERS.c.account_id == sa.bindparam("account_id"), _ORDERS.c.external_id == sa.bindparam("key")
 )
-TICKET_BY_NUMBER = Statement.of("SELECT id, external_id, status, body_hash FROM tickets WHERE id = :number")
+ORDER = Statement.compiled(_ORDER)
+# PostgreSQL: concurrent tickets on one order queue here and each sees the others' claims. SQLite's
+# BEGIN IMMEDIATE already keeps every other writer out (and SQLAlchemy leaves FOR UPDATE off there).
+ORDER_FOR_UPDATE = Statement.compiled(_ORDER.with_for_update())
+ORDER_BY_NUMBER = Statement.compiled(
+    sa.select(_ORDERS.c.external_id).where(
+        _ORDERS.c.account_id == sa.bindparam("account_id"), _ORDERS.c.id == sa.bindparam("number")
+    )
+)
+TICKET = Statement.compiled(
+    _select(_TICKETS, TicketRow).where(
+        _TICKETS.c.account_id == sa.bindparam("account_id"), _TICKETS.c.external_id == sa.bindparam("key")
+    )
+)
+TICKET_BY_NUMBER = Statement.compiled(_select(_TICKETS, TicketRow).where(_TICKETS.c.id == sa.bindparam("number")))
 
 
 # The drivers' dialects, for compiling to the text ``Sql`` runs: ``:name`` on SQLite, ``%(name)s`` on psycopg.
@@ -68,33 +98,22 @@ def _named_lines(count: int) -> tuple[Statement, dict[str, Any]]:
     return Statement(sqlite=str(compiled), postgresql=str(query.compile(dialect=_POSTGRESQL))), compiled.params
 
 
-INSERT_TICKET = Statement.of(
-    """INSERT INTO tickets (account_id, order_id, external_id, description, reason, suggested_solution,
-         contact_email, status, body_hash, event_seq, version, waiting_since, updated_at, created_at)
-       VALUES (:account_id, :order_id, :external_id, :description, :reason, :suggested_solution,
-         :contact_email, :status, :body_hash, 1, 1, :now, :now, :now)
-       RETURNING id"""
-)
-INSERT_LINE = Statement.of(
-    """INSERT INTO ticket_products (ticket_id, order_product_id, position, amount)
-       VALUES (:ticket_id, :order_product_id, :position, :amount) RETURNING id"""
-)
-INSERT_FILE = Statement.of(
-    """INSERT INTO evidence_files (ticket_id, ticket_product_id, position, uri, state, created_at)
-       VALUES (:ticket_id, :ticket_product_id, :position, :uri, 'pending', :now) RETURNING id"""
-)
-INSERT_HISTORY = Statement.of(
-    """INSERT INTO ticket_history (ticket_id, action, status, details, by_type, by_id, by_name, at)
-       VALUES (:ticket_id, :action, :status, '{}', :by_type, :by_id, :by_name, :now)"""
-)
-INSERT_EVENT = Statement.of(
-    """INSERT INTO events (account_id, ticket_id, type, sequence, ticket, created_at)
-       VALUES (:account_id, :ticket_id, :type, :sequence, :ticket, :now) RETURNING id"""
-)
-INSERT_JOB = Statement.of(
-    """INSERT INTO jobs (kind, ref_id, payload, state, run_at, attempts, created_at)
-       VALUES (:kind, :ref_id, '{}', 'queued', :now, 0, :now)"""
-)
+class _LineInsert(TypedDict):
+    ticket_id: int
+    order_product_id: int
+    position: int
+    amount: int
+
+
+def _insert(model: type[Any], row_type: Any, *, returning_id: bool = False) -> Statement:
+    return Statement.insert(cast(sa.Table, model.__table__), shared.columns(row_type), returning_id=returning_id)
+
+
+INSERT_LINE = _insert(TicketProduct, _LineInsert, returning_id=True)
+INSERT_FILE = _insert(EvidenceFile, shared.FileRow, returning_id=True)
+INSERT_HISTORY = _insert(HistoryEntry, shared.HistoryRow)
+INSERT_EVENT = _insert(Event, shared.EventRow, returning_id=True)
+INSERT_JOB = _insert(Job, shared.JobRow)
 
 
 def find_order(sql: Sql, account_id: int, key: str, *, lock: bool) -> OrderRow | None:
@@ -157,7 +176,7 @@ class NewFile:
     uri: str
     position: int
     id: int = 0
-    state: str = "pending"
+    state: str = FILE_PENDING  # the database's default for the row just written
     filename: str | None = None
     error: str | None = None
     content_type: str | None = None
@@ -189,7 +208,7 @@ class NewTicket:
     created_at: dt.datetime
     products: list[NewLine]
     id: int = 0
-    status: str = TicketStatus.OPEN.value
+    status: str = TicketStatus.OPEN.value  # the database's default for the row just written
     resolution: dict[str, Any] | None = None
 
     @property
@@ -199,7 +218,6 @@ class NewTicket:
 
 @dataclass(frozen=True, slots=True)
 class NewHistory:
-    ticket_id: int
     action: str
     status: str
     by_type: str
@@ -209,85 +227,83 @@ class NewHistory:
 
     @property
     def details(self) -> dict[str, Any]:
-        return {}
+        return {}  # the database's default, as written
+
+
+# The first event of a ticket: the fast path writes event_seq itself (the ORM's record_event counts up).
+FIRST_EVENT = 1
+
+
+# What the fast path writes of a new ticket: NewTicket's fields that are columns (its id, status and
+# resolution are the database's), the first event's number, and one moment, bound once, for the time it was
+# created, changed and waits since.
+_DATABASES = {"id", "status", "resolution"}
+TICKET_COLUMNS = (
+    {f.name: f.name for f in dataclasses.fields(NewTicket) if f.name in _TICKETS.c and f.name not in _DATABASES}
+    | {"event_seq": "event_seq"}
+    | dict.fromkeys(("waiting_since", "updated_at", "created_at"), "now")
+)
+INSERT_TICKET = Statement.insert(_TICKETS, TICKET_COLUMNS, returning_id=True)
+# Every INSERT of the fast path, for the drift tests.
+INSERTS = (INSERT_TICKET, INSERT_LINE, INSERT_FILE, INSERT_HISTORY, INSERT_EVENT, INSERT_JOB)
 
 
 def insert_ticket(sql: Sql, ticket: NewTicket) -> list[int]:
     """The ticket, its product lines and their files; sets their ids. Returns the files' ids."""
     now = sql.time(ticket.created_at)
-    ticket.id = sql.insert(
-        INSERT_TICKET,
-        {
-            "account_id": ticket.account_id,
-            "order_id": ticket.order_id,
-            "external_id": ticket.external_id,
-            "description": ticket.description,
-            "reason": ticket.reason,
-            "suggested_solution": ticket.suggested_solution,
-            "contact_email": ticket.contact_email,
-            "status": ticket.status,
-            "body_hash": ticket.body_hash,
-            "now": now,
-        },
-    )
+    row = {
+        "account_id": ticket.account_id,
+        "order_id": ticket.order_id,
+        "external_id": ticket.external_id,
+        "description": ticket.description,
+        "reason": ticket.reason,
+        "suggested_solution": ticket.suggested_solution,
+        "contact_email": ticket.contact_email,
+        "body_hash": ticket.body_hash,
+        "event_seq": FIRST_EVENT,
+        "now": now,
+    }
+    ticket.id = sql.insert(INSERT_TICKET, row)
     file_ids = []
     for line in ticket.products:
-        line.id = sql.insert(
-            INSERT_LINE,
-            {
-                "ticket_id": ticket.id,
-                "order_product_id": line.order_product_id,
-                "position": line.position,
-                "amount": line.amount,
-            },
-        )
+        line_row: _LineInsert = {
+            "ticket_id": ticket.id,
+            "order_product_id": line.order_product_id,
+            "position": line.position,
+            "amount": line.amount,
+        }
+        line.id = sql.insert(INSERT_LINE, line_row)
         for file in line.files:
             file.id = sql.insert(
-                INSERT_FILE,
-                {
-                    "ticket_id": ticket.id,
-                    "ticket_product_id": line.id,
-                    "position": file.position,
-                    "uri": file.uri,
-                    "now": now,
-                },
+                INSERT_FILE, shared.file_row(ticket.id, file.position, file.uri, now, ticket_product_id=line.id)
             )
             file_ids.append(file.id)
     return file_ids
 
 
-def insert_history(sql: Sql, entry: NewHistory) -> None:
-    sql.run(
-        INSERT_HISTORY,
-        {
-            "ticket_id": entry.ticket_id,
-            "action": entry.action,
-            "status": entry.status,
-            "by_type": entry.by_type,
-            "by_id": entry.by_id,
-            "by_name": entry.by_name,
-            "now": sql.time(entry.at),
-        },
-    )
+def insert_history(
+    sql: Sql, ticket_id: int, action: str, *, status: str, by: shared.Stamp, at: dt.datetime
+) -> NewHistory:
+    """A history entry of the ticket; returns it as its view shows it."""
+    sql.run(INSERT_HISTORY, shared.history_row(ticket_id, action, status, by, sql.time(at)))
+    return NewHistory(action, status, by["by_type"], by["by_id"], by["by_name"], at)
 
 
 def insert_event(
     sql: Sql, *, account_id: int, ticket_id: int, event_type: str, sequence: int, view: dict[str, Any], now: dt.datetime
 ) -> int:
-    return sql.insert(
-        INSERT_EVENT,
-        {
-            "account_id": account_id,
-            "ticket_id": ticket_id,
-            "type": event_type,
-            "sequence": sequence,
-            "ticket": sql.json(view),
-            "now": sql.time(now),
-        },
+    row = shared.event_row(
+        account_id=account_id,
+        ticket_id=ticket_id,
+        event_type=event_type,
+        sequence=sequence,
+        ticket=sql.json(view),
+        at=sql.time(now),
     )
+    return sql.insert(INSERT_EVENT, row)
 
 
 def enqueue(sql: Sql, jobs: Sequence[tuple[str, int]], now: dt.datetime) -> None:
     """Jobs (kind, ref_id), due now: written with the change, as ``claimdesk.jobs.enqueue_many`` does."""
     at = sql.time(now)
-    sql.run_many(INSERT_JOB, [{"kind": kind, "ref_id": ref_id, "now": at} for kind, ref_id in jobs])
+    sql.run_many(INSERT_JOB, [shared.job_row(kind, ref_id, at, at) for kind, ref_id in jobs])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,13 +15,14 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.jobs import JobName, enqueue_many
-from claimdesk.models import EvidenceFile, Ticket, utcnow
+from claimdesk.models import FILE_PENDING, EvidenceFile, Ticket, utcnow
+from claimdesk.models.rows import file_row
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
 from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import as_id, is_clean_text, product_key
 from claimdesk.rules.problems import Problem
-from claimdesk.rules.tickets import OrderFacts, contact_problems, named_products, product_line_problems
+from claimdesk.rules.tickets import contact_problems, named_products, product_line_problems
 from claimdesk.tickets.presenter import Audience, Related, render, ticket_view
 from claimdesk.validation import parse
 
@@ -44,22 +46,14 @@ def add_evidence_files(
         return []
     now = utcnow()
     rows = [
-        {
-            "ticket_id": ticket_id,
-            "ticket_product_id": ticket_product_id,
-            "message_id": message_id,
-            "position": position,
-            "uri": uri,
-            "state": "pending",
-            "created_at": now,
-        }
+        file_row(ticket_id, position, uri, now, ticket_product_id=ticket_product_id, message_id=message_id)
         for position, uri in enumerate(uris)
     ]
-    # A plain INSERT ... RETURNING of the ids, skipping the unit of work: most tickets carry files. The
-    # objects handed back are for showing the files, not attached to the session.
+    # A plain INSERT ... RETURNING of the ids, skipping the unit of work. The objects handed back are for
+    # showing the files (in the state the database gave them), not attached to the session.
     ids = session.execute(_INSERT_FILES, rows).scalars().all()
     enqueue_many(session, JobName.FETCH_FILE, ids)
-    return [EvidenceFile(id=file_id, **row) for file_id, row in zip(ids, rows, strict=True)]
+    return [EvidenceFile(id=file_id, state=FILE_PENDING, **row) for file_id, row in zip(ids, rows, strict=True)]
 
 
 def body_hash(body: Any) -> str:
@@ -137,13 +131,46 @@ def _sort(problems: list[Problem], body: dict[str, Any]) -> list[Problem]:
     return sorted(problems, key=rank)
 
 
-def _replay(ticket: repository.TicketRow, digest: str) -> Filed:
+def _replay(sql: Sql, account_id: int, body: dict[str, Any], digest: str) -> Filed | None:
+    """The ticket filed before with the body's id, if any: the same body again is that ticket (a retry),
+    another body under its id a 409."""
+    external_id = _external_id(body)
+    ticket = repository.find_ticket(sql, account_id, external_id) if external_id is not None else None
+    if ticket is None:
+        return None
     if ticket.body_hash != digest:
         raise Conflict(
             f"Ticket '{ticket.external_id}' already exists with a different body; use a new id for a new ticket.",
             extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
         )
     return Filed(ticket.id, created=False, view=None)
+
+
+class _Valid(NamedTuple):
+    """A ticket that broke no rule, with the order and the order lines it names."""
+
+    parsed: TicketIn
+    order: repository.OrderRow
+    lines: repository.Lines
+
+
+def _check_rules(sql: Sql, account_id: int, draft: Draft, key: str | None, order: repository.OrderRow | None) -> _Valid:
+    """Every rule of the guide at once: what the draft found, the order's and its lines' (a 422 listing
+    every mistake, in the order of the body's fields)."""
+    body = draft.body
+    problems = draft.problems
+    lines: repository.Lines | None = None
+    if key is not None:
+        if order is None:
+            problems = [p for p in problems if p.loc != "order_id"] + _order_problems(sql, account_id, key)
+        else:
+            reason = draft.parsed.reason.value if draft.parsed is not None else None
+            lines = repository.order_lines(sql, order, named_products(body), reason)
+    facts = lines.facts if lines is not None else None
+    problems = problems + product_line_problems(body, facts) + contact_problems(body, facts)
+    if problems or draft.parsed is None or order is None or lines is None:
+        raise ValidationFailed(_sort(problems, body))
+    return _Valid(draft.parsed, order, lines)
 
 
 def _check_grouping(sql: Sql, lines: repository.Lines, parsed: TicketIn) -> None:
@@ -219,37 +246,21 @@ def _intake(sql: Sql, actor: Actor, draft: Draft, *, store: bool) -> Filed | Non
     # Lock the order first (PostgreSQL), so that concurrent tickets on it queue here and each sees the
     # others' ids and claimed amounts.
     order = repository.find_order(sql, actor.id, key, lock=store) if key is not None else None
-    external_id = _external_id(body)
-    if external_id is not None:
-        existing = repository.find_ticket(sql, actor.id, external_id)
-        if existing is not None:
-            filed = _replay(existing, draft.digest)
-            return filed if store else None
-    problems = draft.problems
-    parsed = draft.parsed
-    lines: repository.Lines | None = None
-    if key is not None:
-        if order is None:
-            problems = [p for p in problems if p.loc != "order_id"] + _order_problems(sql, actor.id, key)
-        else:
-            reason = parsed.reason.value if parsed is not None else None
-            lines = repository.order_lines(sql, order, named_products(body), reason)
-    facts = lines.facts if lines is not None else None
-    problems = problems + product_line_problems(body, facts) + contact_problems(body, facts)
-    if problems or parsed is None or order is None or lines is None:
-        raise ValidationFailed(_sort(problems, body))
-    _check_grouping(sql, lines, parsed)
+    replay = _replay(sql, actor.id, body, draft.digest)
+    if replay is not None:
+        return replay if store else None
+    valid = _check_rules(sql, actor.id, draft, key, order)
+    _check_grouping(sql, valid.lines, valid.parsed)
     if not store:
         return None
-    return _store(sql, actor, order=order, facts=lines.facts, parsed=parsed, digest=draft.digest)
+    return _store(sql, actor, valid, draft.digest)
 
 
-def _store(
-    sql: Sql, actor: Actor, *, order: repository.OrderRow, facts: OrderFacts, parsed: TicketIn, digest: str
-) -> Filed:
-    assert actor.id is not None
-    now = utcnow()
-    related = Related(orders={order.id: order.external_id})
+def _new_ticket(
+    account_id: int, valid: _Valid, digest: str, now: dt.datetime, related: Related
+) -> repository.NewTicket:
+    """The rows of the ticket to write, with its lines and files; ``related`` learns the order lines."""
+    parsed, facts = valid.parsed, valid.lines.facts
     lines = []
     for position, line in enumerate(parsed.products):
         order_line = facts.lines[product_key(line.id)]
@@ -258,9 +269,9 @@ def _store(
         lines.append(
             repository.NewLine(order_product_id=order_line.line_id, position=position, amount=line.amount, files=files)
         )
-    ticket = repository.NewTicket(
-        account_id=actor.id,
-        order_id=order.id,
+    return repository.NewTicket(
+        account_id=account_id,
+        order_id=valid.order.id,
         external_id=parsed.id,
         description=parsed.description,
         reason=parsed.reason.value,
@@ -270,20 +281,19 @@ def _store(
         created_at=now,
         products=lines,
     )
+
+
+def _store(sql: Sql, actor: Actor, valid: _Valid, digest: str) -> Filed:
+    """The ticket with its files, its history, its event and their jobs; the answer is its view."""
+    assert actor.id is not None
+    now = utcnow()
+    related = Related(orders={valid.order.id: valid.order.external_id})
+    ticket = _new_ticket(actor.id, valid, digest, now, related)
     file_ids = repository.insert_ticket(sql, ticket)
-    created = repository.NewHistory(
-        ticket_id=ticket.id,
-        action="created",
-        status=ticket.status,
-        by_type=actor.type.value,
-        by_id=actor.id,
-        by_name=actor.name,
-        at=now,
-    )
-    repository.insert_history(sql, created)
+    created = repository.insert_history(sql, ticket.id, "created", status=ticket.status, by=actor.stamp, at=now)
     # Everything the view shows is what was just written: it is built from the rows, not read back.
-    for line_row in lines:
-        related.line_files[line_row.id] = list(line_row.files)
+    for line in ticket.products:
+        related.line_files[line.id] = list(line.files)
     related.history[ticket.id] = [created]
     view = render(ticket, related, Audience.RESELLER)
     # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
@@ -292,7 +302,7 @@ def _store(
         account_id=actor.id,
         ticket_id=ticket.id,
         event_type=EventType.TICKET_CREATED.value,
-        sequence=1,
+        sequence=repository.FIRST_EVENT,
         view=view,
         now=now,
     )

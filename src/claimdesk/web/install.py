@@ -115,13 +115,5 @@ def install_web(app: FastAPI, settings: Settings, db: Database) -> None:
     async def redoc_page() -> HTMLResponse:
         return HTMLResponse(redoc)
 
-    from claimdesk.console.views import router as console_router
-    from claimdesk.portal.views import router as portal_router
-
-    from .views import router as web_router
-
-    for router in (web_router, console_router, portal_router):
-        app.include_router(router)
-
 
 __all__ = ["Redirect", "error_page", "html_error", "install_web"]

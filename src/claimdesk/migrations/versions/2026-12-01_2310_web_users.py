@@ -13,7 +13,7 @@ from alembic import op
 from claimdesk.models.base import UTCDateTime
 
 revision: str = "d11e0b5e55a1"
-down_revision: str | None = "25c6fd1c5bc6"
+down_revision: str | None = "b10a0d3f5e01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
