@@ -20,6 +20,7 @@ from .api.ratelimit import Quota, RateLimiter
 from .config import Settings, get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
+from .rules.codes import Code
 from .rules.problems import Problem, dotted
 
 log = logging.getLogger("claimdesk")
@@ -63,7 +64,7 @@ def _params_error(_request: Request, exc: Exception) -> JSONResponse:
     problems = []
     for item in exc.errors():
         loc = [part for part in item["loc"] if part not in ("query", "path", "body", "header")]
-        problems.append(Problem(dotted(loc) or "body", "invalid_type", str(item["msg"])))
+        problems.append(Problem(dotted(loc) or "body", Code.INVALID_TYPE, str(item["msg"])))
     message = problems[0].message if len(problems) == 1 else "The request has mistakes; each is listed in errors."
     return JSONResponse({"error": message, "errors": [p.as_dict() for p in problems]}, status_code=422)
 

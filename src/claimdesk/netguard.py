@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
+from .rules.codes import Code
 from .rules.problems import Problem
 
 
@@ -96,5 +97,5 @@ def url_problems(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Pr
         try:
             check_url(url, allow_private=False, resolve_names=False)
         except UrlNotAllowed as exc:
-            problems.append(Problem(loc, "url_not_allowed", f"{loc}: {exc}; only public addresses are allowed."))
+            problems.append(Problem(loc, Code.URL_NOT_ALLOWED, f"{loc}: {exc}; only public addresses are allowed."))
     return problems

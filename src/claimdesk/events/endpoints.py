@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from claimdesk.api.deps import ResellerDep, ServicesDep
 from claimdesk.api.docs import error_responses
 from claimdesk.exceptions import ValidationFailed
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import ascii_int
 from claimdesk.rules.problems import Problem
 from claimdesk.validation import page_size
@@ -31,7 +32,7 @@ def parse_events_query(since: str | None, limit: str | None) -> tuple[int, int]:
         if value is not None and value <= MAX_EVENT_ID:
             after = value
         else:
-            problems.append(Problem("since", "invalid_type", "since must be an event id (an integer, 0 or more)."))
+            problems.append(Problem("since", Code.INVALID_TYPE, "since must be an event id (an integer, 0 or more)."))
     size = page_size(limit, problems)
     if problems:
         raise ValidationFailed(problems)

@@ -21,6 +21,7 @@ from claimdesk.db import Database
 from claimdesk.events.service import EventType, record_event
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import EvidenceFile, Message, OrderProduct, Ticket, TicketProduct, utcnow
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
@@ -148,13 +149,13 @@ def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tup
     values: dict[str, str] = {}
     for name, value in fields:
         if name not in ("product", "message"):
-            problems.append(Problem(name, "unknown_field", f"Unknown form field '{name}'; use product or message."))
+            problems.append(Problem(name, Code.UNKNOWN_FIELD, f"Unknown form field '{name}'; use product or message."))
         elif name in values:
-            problems.append(Problem(name, "too_many", f"Give {name} once; all files of one upload go to one place."))
+            problems.append(Problem(name, Code.TOO_MANY, f"Give {name} once; all files of one upload go to one place."))
         else:
             values[name] = value.strip()
     if "product" in values and "message" in values:
-        problems.append(Problem("message", "invalid_choice", "Give either product or message, not both."))
+        problems.append(Problem("message", Code.INVALID_CHOICE, "Give either product or message, not both."))
     elif "product" in values:
         line_id = session.scalar(
             sa.select(TicketProduct.id)
@@ -165,7 +166,7 @@ def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tup
             problems.append(
                 Problem(
                     "product",
-                    "product_not_in_ticket",
+                    Code.PRODUCT_NOT_IN_TICKET,
                     f"Product '{values['product']}' is not a product line of ticket '{ticket.external_id}'.",
                 )
             )
@@ -191,7 +192,7 @@ def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tup
             problems.append(
                 Problem(
                     "message",
-                    "message_not_found",
+                    Code.INVALID_CHOICE,  # API.md has no message_not_found: the value names none of the choices
                     f"No message {raw!r} of yours in ticket '{ticket.external_id}'.",
                 )
             )
@@ -199,7 +200,7 @@ def _tie(session: Session, ticket: Ticket, fields: list[tuple[str, str]]) -> tup
             return Tie(message_id=message_id), []
     else:
         problems.append(
-            Problem("product", "required", "Give product (a product id of the ticket) or message (a message id).")
+            Problem("product", Code.REQUIRED, "Give product (a product id of the ticket) or message (a message id).")
         )
     return None, problems
 
@@ -216,13 +217,13 @@ def upload_files(
 
     tie, problems = db.read(read)
     if not form.files:
-        problems.append(Problem("files", "required", "Upload at least one file (a part with a filename)."))
+        problems.append(Problem("files", Code.REQUIRED, "Upload at least one file (a part with a filename)."))
     checked: list[tuple[UploadedFile, Inspected]] = []
     for upload in form.files:
         loc = f"files.{upload.index}"
         label = f" ({upload.filename})" if upload.filename else ""
         if upload.size == 0:
-            problems.append(Problem(loc, "invalid_file_type", f"{loc}{label} is empty."))
+            problems.append(Problem(loc, Code.INVALID_FILE_TYPE, f"{loc}{label} is empty."))
             continue
         try:
             checked.append((upload, inspect(upload.body, thumbnail_px=settings.thumbnail_px)))

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import Email, HttpUri, LookupRef, PositiveAmount, ProductRef, Text
 
 
@@ -55,9 +56,9 @@ class OrderQuery(StrictBody):
         if isinstance(data, dict):
             given = [k for k in ("id", "supplier_order_number", "reference") if data.get(k) is not None]
             if not given and not (set(data) - {"id", "supplier_order_number", "reference"}):
-                raise PydanticCustomError("required", "Give one of id, supplier_order_number or reference")
+                raise PydanticCustomError(Code.REQUIRED, "Give one of id, supplier_order_number or reference")
             if len(given) > 1:
-                raise PydanticCustomError("invalid_type", "Give only one of id, supplier_order_number or reference")
+                raise PydanticCustomError(Code.INVALID_TYPE, "Give only one of id, supplier_order_number or reference")
         return data
 
 

@@ -8,13 +8,14 @@ from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, WithJson
 from pydantic_core import PydanticCustomError
 
 from claimdesk.orders.schemas import StrictBody
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import MAX_INT, ProductRef, Text
 from claimdesk.rules.statuses import Outcome, TicketStatus
 
 
 def _check_count(value: int) -> int:
     if not 0 <= value <= 2_147_483_647:
-        raise PydanticCustomError("out_of_range", "Must be between 0 and 2147483647")
+        raise PydanticCustomError(Code.OUT_OF_RANGE, "Must be between 0 and 2147483647")
     return value
 
 
@@ -55,7 +56,7 @@ def _check_assignee(value: Any) -> Any:
         return value
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_INT:
         return value
-    raise PydanticCustomError("invalid_type", 'assignee must be a staff id, "me" or null')
+    raise PydanticCustomError(Code.INVALID_TYPE, 'assignee must be a staff id, "me" or null')
 
 
 Assignee = Annotated[

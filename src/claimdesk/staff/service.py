@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.models import Ticket
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.tickets.service import TicketFilter, encode_cursor, filtered_tickets, list_tickets, parse_list_query
@@ -77,7 +78,7 @@ def parse_staff_query(
         try:
             sort_value = Sort(sort)
         except ValueError:
-            problems.append(Problem("sort", "invalid_choice", "sort must be newest or waiting."))
+            problems.append(Problem("sort", Code.INVALID_CHOICE, "sort must be newest or waiting."))
     filters, size, before = TicketFilter(), 50, None
     try:
         filters, size, before = parse_list_query(
@@ -94,12 +95,12 @@ def parse_staff_query(
     if cursor is not None and sort_value is Sort.WAITING:
         after = _decode_waiting(cursor)
         if after is None:
-            problems.append(Problem("cursor", "invalid_type", "cursor is not one this service gave out."))
+            problems.append(Problem("cursor", Code.INVALID_TYPE, "cursor is not one this service gave out."))
     account_id: int | None = None
     if account is not None:
         account_id = as_id(account)
         if account_id is None:
-            problems.append(Problem("account", "invalid_type", "account must be an account id (an integer)."))
+            problems.append(Problem("account", Code.INVALID_TYPE, "account must be an account id (an integer)."))
     assignee_value: int | str | None = None
     if assignee is not None:
         if assignee == "me":
@@ -109,7 +110,7 @@ def parse_staff_query(
         elif (staff_id := as_id(assignee)) is not None:
             assignee_value = staff_id
         else:
-            problems.append(Problem("assignee", "invalid_type", 'assignee must be a staff id, "me" or "none".'))
+            problems.append(Problem("assignee", Code.INVALID_TYPE, 'assignee must be a staff id, "me" or "none".'))
     older = None
     if created_before is not None:
         older = parse_rfc3339(created_before)
@@ -117,7 +118,7 @@ def parse_staff_query(
             problems.append(
                 Problem(
                     "created_before",
-                    "invalid_type",
+                    Code.INVALID_TYPE,
                     "created_before must be an RFC 3339 time, like 2026-01-31T12:00:00Z.",
                 )
             )

@@ -22,6 +22,7 @@ from claimdesk.models import EvidenceFile, Order, Ticket, utcnow
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
 from claimdesk.rules.catalogue import Reason
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import as_id, is_clean_text, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
@@ -127,12 +128,12 @@ def _order_problems(sql: Sql, account_id: int, key: str) -> list[Problem]:
             return [
                 Problem(
                     "order_id",
-                    "supplier_order_number_given",
+                    Code.SUPPLIER_ORDER_NUMBER_GIVEN,
                     f"{key} is the supplier_order_number of your order '{number}'; give your own order id "
                     f"('{number}') as order_id.",
                 )
             ]
-    return [Problem("order_id", "order_not_found", f"No order with id '{key}' exists in your account.")]
+    return [Problem("order_id", Code.ORDER_NOT_FOUND, f"No order with id '{key}' exists in your account.")]
 
 
 def _sort(problems: list[Problem], body: dict[str, Any]) -> list[Problem]:
@@ -171,7 +172,9 @@ def _check_grouping(sql: Sql, lines: repository.Lines, parsed: TicketIn) -> None
         f"Product {product} is already in unsolved ticket '{ticket.external_id}' with reason "
         f"'{parsed.reason.value}'; add to that ticket instead.",
         problems=[
-            Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{ticket.external_id}'.")
+            Problem(
+                f"products.{index}.id", Code.TICKET_EXISTS, f"Product {product} is in ticket '{ticket.external_id}'."
+            )
         ],
         extra={"ticket": {"id": ticket.external_id, "number": ticket.id, "status": ticket.status}},
     )
@@ -354,30 +357,30 @@ def parse_list_query(
             status_value = TicketStatus(status)
         except ValueError:
             choices = ", ".join(s.value for s in TicketStatus)
-            problems.append(Problem("status", "invalid_choice", f"status must be one of {choices}."))
+            problems.append(Problem("status", Code.INVALID_CHOICE, f"status must be one of {choices}."))
     if reason is not None:
         try:
             reason_value = Reason(reason)
         except ValueError:
-            problems.append(Problem("reason", "invalid_choice", "reason must be one of the values of GET /reasons."))
+            problems.append(Problem("reason", Code.INVALID_CHOICE, "reason must be one of the values of GET /reasons."))
     if updated_since is not None:
         since = parse_rfc3339(updated_since)
         if since is None:
             problems.append(
                 Problem(
                     "updated_since",
-                    "invalid_type",
+                    Code.INVALID_TYPE,
                     "updated_since must be an RFC 3339 time, like 2026-01-31T12:00:00Z.",
                 )
             )
     if order_id is not None and not is_clean_text(order_id):
-        problems.append(Problem("order_id", "invalid_text", "order_id contains NUL or other control characters."))
+        problems.append(Problem("order_id", Code.INVALID_TEXT, "order_id contains NUL or other control characters."))
     size = page_size(limit, problems)
     before = None
     if cursor is not None:
         before = decode_cursor(cursor)
         if before is None:
-            problems.append(Problem("cursor", "invalid_type", "cursor is not one this service gave out."))
+            problems.append(Problem("cursor", Code.INVALID_TYPE, "cursor is not one this service gave out."))
     if problems:
         raise ValidationFailed(problems)
     return TicketFilter(status=status_value, reason=reason_value, order_id=order_id, updated_since=since), size, before
