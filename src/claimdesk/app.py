@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .api.deps import KeyCache, Services
-from .api.docs import FIELD_CODES_DOC
+from .api.docs import CODES_DOC, operation_id, without_framework_errors
 from .api.ratelimit import Quota, RateLimiter
 from .config import Settings, get_settings
 from .db import Database
@@ -30,7 +31,7 @@ DESCRIPTION = f"""Complaints (tickets) about order lines, filed by resellers thr
 Authenticate with `Authorization: Bearer <api_key>`. Every error is JSON:
 `{{"error": "...", "errors": [{{"loc": "products.0.files", "code": "files_required", "message": "..."}}]}}`.
 
-{FIELD_CODES_DOC}
+{CODES_DOC}
 """
 
 
@@ -124,8 +125,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.services = services
+    framework_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_framework_errors(framework_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to adjust the document
 
     async def claimdesk_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ClaimdeskError)

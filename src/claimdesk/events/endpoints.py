@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from claimdesk.api.answers import EventList
 from claimdesk.api.deps import ResellerDep, ServicesDep
-from claimdesk.api.docs import error_responses
+from claimdesk.api.docs import answers
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import ascii_int
@@ -39,7 +40,12 @@ def parse_events_query(since: str | None, limit: str | None) -> tuple[int, int]:
     return after, size
 
 
-@router.get("/events", responses=error_responses(401, 403, 422, 429))
+@router.get(
+    "/events",
+    operation_id="list_events",
+    response_model=None,
+    responses=answers(EventList, "Events after since.", 401, 403, 422, 429),
+)
 def events(
     *,
     actor: ResellerDep,

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from claimdesk.api.answers import Error, Ticket
 from claimdesk.api.deps import ResellerDep, ServicesDep, StaffDep
-from claimdesk.api.docs import error_responses
+from claimdesk.api.docs import answers, error_responses
 from claimdesk.exceptions import NotFound
 
 from . import service
@@ -50,9 +51,10 @@ _FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     "/tickets/{ticket_id}/files",
     status_code=201,
     openapi_extra=_UPLOAD_BODY,
+    response_model=None,
     responses={
-        **error_responses(400, 401, 403, 404, 409, 415, 422, 429),
-        413: {"description": "A file is over CLAIMDESK_MAX_FILE_BYTES."},
+        **answers(Ticket, "The ticket with the files.", 400, 401, 403, 404, 409, 415, 422, 429, status=201),
+        413: {"description": "A file is over CLAIMDESK_MAX_FILE_BYTES.", "model": Error},
     },
 )
 async def upload_files(ticket_id: str, request: Request, actor: ResellerDep, services: ServicesDep) -> JSONResponse:
