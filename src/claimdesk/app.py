@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .api.deps import KeyCache, Services
-from .api.docs import CODES_DOC, operation_id, without_framework_errors
+from .api.docs import CODES_DOC, allowed_methods, operation_id, without_framework_errors
 from .api.ratelimit import Quota, RateLimiter
 from .config import Settings, get_settings
 from .db import Database
@@ -70,13 +70,16 @@ def _params_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": message, "errors": [p.as_dict() for p in problems]}, status_code=422)
 
 
-def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     messages = {404: "Not found.", 405: "Method not allowed."}
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app.openapi(), request.url.path)
+        if allowed:  # every method at the path, not only those of the first route that matched it
+            headers["Allow"] = ", ".join(allowed)
     return JSONResponse(
-        {"error": messages.get(exc.status_code, str(exc.detail))},
-        status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        {"error": messages.get(exc.status_code, str(exc.detail))}, status_code=exc.status_code, headers=headers
     )
 
 
@@ -126,6 +129,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # A path that names no route is a 404, not a redirect elsewhere: /tickets/%2F (a ticket id "/") would
+        # otherwise be sent to the list of tickets.
+        redirect_slashes=False,
     )
     app.state.services = services
     framework_openapi = app.openapi

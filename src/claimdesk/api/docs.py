@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -9,8 +10,12 @@ from pydantic import BaseModel
 
 from claimdesk.api.answers import Error
 from claimdesk.orders.schemas import OrderIn, OrderStatusIn
+from claimdesk.rules.catalogue import Reason
 from claimdesk.rules.codes import Code, codes_markdown
+from claimdesk.rules.fields import LINE_PATTERN, MAX_INT
+from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.schemas import GUIDE_EXAMPLE, MessageIn, StaffMessageIn, TicketIn
+from claimdesk.validation import MAX_PAGE
 
 CODES_DOC = codes_markdown()
 
@@ -85,14 +90,39 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+_TIME = {"type": "string", "format": "date-time"}
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+
+# What the service checks in each query parameter, by name (the lists share their parameters). The handlers
+# take them as strings and check them themselves, so that every mistake is answered at once in the
+# contract's terms; these schemas say what those checks accept.
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "status": {"type": "string", "enum": [s.value for s in TicketStatus]},
+    "reason": {"type": "string", "enum": [r.value for r in Reason]},
+    "order_id": {"type": "string", "pattern": LINE_PATTERN},
+    "updated_since": _TIME,
+    "created_before": _TIME,
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    "cursor": {"type": "string", "description": "Opaque: the next_cursor of the previous page."},
+    "since": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    "account": _ID,
+    "assignee": {"oneOf": [_ID, {"type": "string", "enum": ["me", "none"]}]},
+    "sort": {"type": "string", "enum": ["newest", "waiting"]},
+}
+
+
 def without_framework_errors(document: dict[str, Any]) -> dict[str, Any]:
-    """Drop the ``422 HTTPValidationError`` answer FastAPI adds to every route with parameters.
+    """Drop the ``422 HTTPValidationError`` answer FastAPI adds to every route with parameters, and say what
+    each query parameter must be (``QUERY_SCHEMAS``).
 
     Every parameter is read as a string and checked by the service, which answers its own ``Error``; where an
     operation can give a 422, it declares it.
     """
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    parameter["schema"] = QUERY_SCHEMAS[parameter["name"]]
             answer = operation.get("responses", {}).get("422", {})
             schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
             if schema.get("$ref", "").endswith("/HTTPValidationError"):
@@ -101,3 +131,18 @@ def without_framework_errors(document: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     return document
+
+
+def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
+    """The methods the document gives for the request path ``path`` (and HEAD beside GET), for ``Allow``.
+
+    Starlette's own ``Allow`` names only the first route that matched the path, not the others at it.
+    """
+    methods: set[str] = set()
+    for template, operations in document.get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods.update(method.upper() for method in operations)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)

@@ -34,9 +34,19 @@ _UPLOAD_BODY = {
                             "items": {"type": "string", "format": "binary"},
                             "description": "1 to 10 files: images (JPEG, PNG, GIF, WebP) or PDFs.",
                         },
-                        "product": {"type": "string", "description": "The product id of a line of the ticket."},
-                        "message": {"type": "string", "description": "The id of one of your messages."},
+                        "product": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The product id of a line of the ticket.",
+                        },
+                        "message": {
+                            "type": "string",
+                            "pattern": "^[0-9]+$",
+                            "description": "The id of one of your messages.",
+                        },
                     },
+                    "additionalProperties": False,
+                    "oneOf": [{"required": ["product"]}, {"required": ["message"]}],
                 }
             }
         },

@@ -22,7 +22,7 @@ from claimdesk.events.service import EventType, record_event
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import EvidenceFile, Message, OrderProduct, Ticket, TicketProduct, utcnow
 from claimdesk.rules.codes import Code
-from claimdesk.rules.fields import as_id
+from claimdesk.rules.fields import as_id, is_clean_text
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.presenter import Audience, ticket_view
@@ -138,6 +138,8 @@ class Tie:
 
 
 def find_ticket(session: Session, account_id: int, external_id: str) -> Ticket:
+    if not is_clean_text(external_id):  # PostgreSQL refuses NUL in text: such an id names no ticket
+        raise NotFound(f"Ticket '{external_id}' not found.")
     ticket = session.scalar(sa.select(Ticket).where(Ticket.account_id == account_id, Ticket.external_id == external_id))
     if ticket is None:
         raise NotFound(f"Ticket '{external_id}' not found.")

@@ -43,8 +43,18 @@ class OrderIn(StrictBody):
     products: list[OrderLineIn] = Field(min_length=1, max_length=100)
 
 
+def _exactly_one_key(schema: dict[str, Any]) -> None:
+    """The document says what ``one_key`` checks: exactly one of the three keys (given, not null)."""
+    for prop in schema["properties"].values():
+        prop.update(prop.pop("anyOf")[0])
+        prop.pop("default", None)
+    schema["oneOf"] = [{"required": [key]} for key in schema["properties"]]
+
+
 class OrderQuery(StrictBody):
     """Exactly one of: your order id, the supplier_order_number, or the order's reference."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_key)
 
     id: LookupRef | None = None
     supplier_order_number: LookupRef | None = None
@@ -64,26 +74,3 @@ class OrderQuery(StrictBody):
 
 class OrderStatusIn(StrictBody):
     orders: list[OrderQuery] = Field(min_length=1, max_length=5)
-
-
-class ProductLineOut(BaseModel):
-    id: int | str
-    code: str | None
-    amount: int
-    claimable: int | None = Field(default=None, description="Items that can still be claimed in new tickets.")
-
-
-class OrderOut(BaseModel):
-    id: str
-    supplier_order_number: int
-    reference: str | None
-    customer_email: str | None
-    callback_urls: list[str]
-    products: list[ProductLineOut]
-    created_at: str
-
-
-class OrderAccepted(BaseModel):
-    status: str = "accepted"
-    message: str = "Order accepted"
-    order: dict[str, Any]

@@ -14,8 +14,13 @@ from pydantic_core import PydanticCustomError
 from .codes import Code
 
 # C0 and C1 control characters; tab, line feed and carriage return are allowed where text may span lines.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_CONTROL_CHARS_SINGLE_LINE = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
+_CONTROL_SINGLE_LINE = re.compile(f"[{_CONTROL_CHARS_SINGLE_LINE}]")
+# The same rule for the OpenAPI document (JSON Schema patterns read these escapes alike).
+TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
+LINE_PATTERN = f"^[^{_CONTROL_CHARS_SINGLE_LINE}]*$"
 
 # Python's \s is exactly str.isspace, every Unicode space included.
 _SPACE = re.compile(r"\s")
@@ -68,7 +73,12 @@ def Text(max_length: int, *, min_length: int = 1, multiline: bool = False) -> An
     def check(value: str) -> str:
         return check_text(value, min_length=min_length, max_length=max_length, multiline=multiline)
 
-    schema: dict[str, Any] = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    schema: dict[str, Any] = {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": TEXT_PATTERN if multiline else LINE_PATTERN,
+    }
     return Annotated[StrictStr, AfterValidator(check), WithJsonSchema(schema)]
 
 
@@ -120,7 +130,7 @@ def _check_uri(value: str) -> str:
 HttpUri = Annotated[
     StrictStr,
     AfterValidator(_check_uri),
-    WithJsonSchema({"type": "string", "format": "uri", "maxLength": MAX_URI_LENGTH, "pattern": "^https?://"}),
+    WithJsonSchema({"type": "string", "format": "iri", "maxLength": MAX_URI_LENGTH, "pattern": "^https?://"}),
 ]
 
 
@@ -139,7 +149,14 @@ def _check_product_ref(value: Any) -> int | str:
 ProductRef = Annotated[
     int | str,
     BeforeValidator(_check_product_ref),
-    WithJsonSchema({"oneOf": [{"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": 64}]}),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT},
+                {"type": "string", "minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN},
+            ]
+        }
+    ),
 ]
 
 
@@ -159,7 +176,9 @@ def _check_lookup(value: Any) -> int | str:
 LookupRef = Annotated[
     int | str,
     BeforeValidator(_check_lookup),
-    WithJsonSchema({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 500}, {"type": "integer"}]}),
+    WithJsonSchema(
+        {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 500, "pattern": LINE_PATTERN}, {"type": "integer"}]}
+    ),
 ]
 """A value to look an order up by, kept as it was sent (a lookup that finds nothing echoes it)."""
 
@@ -188,5 +207,7 @@ def _check_order_ref(value: Any) -> str:
 OrderRef = Annotated[
     str,
     BeforeValidator(_check_order_ref),
-    WithJsonSchema({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}]}),
+    WithJsonSchema(
+        {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN}, {"type": "integer"}]}
+    ),
 ]

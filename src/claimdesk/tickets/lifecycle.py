@@ -22,7 +22,7 @@ from claimdesk.models import HistoryEntry, Message, Order, OrderProduct, Staff, 
 from claimdesk.netguard import url_problems
 from claimdesk.orders.service import order_facts
 from claimdesk.rules.codes import Code
-from claimdesk.rules.fields import as_id
+from claimdesk.rules.fields import as_id, is_clean_text
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.resolution import Grant, grant_problems, granted_amounts
 from claimdesk.rules.statuses import Outcome, TicketStatus
@@ -49,7 +49,11 @@ def lock_by_number(session: Session, number: str | int) -> Ticket:
 
 
 def lock_for_reseller(session: Session, account_id: int, external_id: str) -> Ticket:
-    ticket = _locked(session, Ticket.account_id == account_id, Ticket.external_id == external_id)
+    ticket = (
+        _locked(session, Ticket.account_id == account_id, Ticket.external_id == external_id)
+        if is_clean_text(external_id)  # PostgreSQL refuses NUL in text: such an id names no ticket
+        else None
+    )
     if ticket is None:
         raise NotFound(f"Ticket '{external_id}' not found.")
     return ticket

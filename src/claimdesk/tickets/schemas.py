@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
 
 from claimdesk.orders.schemas import StrictBody
@@ -53,7 +53,3 @@ class MessageIn(StrictBody):
 
 class StaffMessageIn(MessageIn):
     internal: StrictBool = Field(default=False, description="A note for staff only; resellers never see it.")
-
-
-class ValidOut(BaseModel):
-    valid: bool = True
