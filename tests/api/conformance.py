@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import jsonschema_rs
 
+from claimdesk.api.docs import path_pattern
+
 
 @dataclass
 class Operation:
@@ -37,13 +39,12 @@ class Conformance:
         # Literal segments first, so /webhooks/deliveries is not taken for /webhooks/{webhook_id}.
         templates = sorted(self.document["paths"], key=lambda t: t.count("{"))
         for template in templates:
-            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
             for method, spec in self.document["paths"][template].items():
-                self.operations.append(Operation(method.upper(), template, re.compile(f"{regex}$"), spec))
+                self.operations.append(Operation(method.upper(), template, path_pattern(template), spec))
 
     def operation(self, method: str, path: str) -> Operation:
         for operation in self.operations:
-            if operation.method == method and operation.pattern.match(path):
+            if operation.method == method and operation.pattern.fullmatch(path):
                 return operation
         raise AssertionError(f"{method} {path} is not in the document")
 

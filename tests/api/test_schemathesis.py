@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from claimdesk import netguard
+from claimdesk.api.docs import path_pattern
 from claimdesk.app import create_app
 from claimdesk.config import Settings
 from claimdesk.db import Database
@@ -258,4 +259,4 @@ def test_other_methods_are_405_with_allow(fuzzed: Fuzzed, path: str) -> None:
 
 
 def _matches(template: str, path: str) -> bool:
-    return re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path) is not None
+    return path_pattern(template).fullmatch(path) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -133,6 +134,12 @@ def without_framework_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+@functools.lru_cache(maxsize=256)
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A regex for the request paths of a path template: ``/tickets/{ticket_id}`` -> ``/tickets/[^/]+``."""
+    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
+
+
 def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
     """The methods the document gives for the request path ``path`` (and HEAD beside GET), for ``Allow``.
 
@@ -140,8 +147,7 @@ def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
     """
     methods: set[str] = set()
     for template, operations in document.get("paths", {}).items():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, path):
+        if path_pattern(template).fullmatch(path):
             methods.update(method.upper() for method in operations)
     if "GET" in methods:
         methods.add("HEAD")
