@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from claimdesk.netguard import is_literal, url_problems_async
+from claimdesk.netguard import is_literal, url_problems, url_problems_async
 
 from .loopwatch import await_counting_ticks
 
@@ -39,3 +39,25 @@ def test_a_slow_name_lookup_does_not_hold_up_the_event_loop(monkeypatch: pytest.
     # The name resolves to a private address: refused, and the loop went on meanwhile.
     assert [(p.loc, p.code) for p in problems] == [("products.0.files.0.uri", "url_not_allowed")]
     assert ticks >= 20
+
+
+def test_each_host_is_looked_up_once_and_hosts_side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 file URLs (the most a ticket carries) on 20 hosts: 20 lookups, and not one after another."""
+    looked_up: list[str] = []
+
+    def slow_lookup(host: str, *_args: Any, **_kwargs: Any) -> list[Any]:
+        looked_up.append(host)
+        time.sleep(0.2)
+        address = "10.0.0.7" if host == "private.example" else "93.184.215.14"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    hosts = ["private.example", *(f"h{i}.example" for i in range(19))]
+    urls = [(f"products.{i // 10}.files.{i % 10}.uri", f"https://{hosts[i % 20]}/{i}.jpg") for i in range(1000)]
+    started = time.monotonic()
+    problems = url_problems(urls, allow_private=False)
+    took = time.monotonic() - started
+    assert sorted(looked_up) == sorted(hosts)
+    assert took < 2.0  # one by one: 4 s
+    assert [p.loc for p in problems] == [loc for loc, url in urls if "private.example" in url]
+    assert {p.code for p in problems} == {"url_not_allowed"}

@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,12 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .api.deps import KeyCache, Services
-from .api.docs import FIELD_CODES_DOC
+from .api.docs import CODES_DOC, allowed_methods, operation_id, without_framework_errors
 from .api.ratelimit import Quota, RateLimiter
 from .api.requestid import RequestId, current_request_id, install_log_records
 from .config import Settings, get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
+from .rules.codes import Code
 from .rules.problems import Problem, dotted
 from .web.errors import is_web_path
 from .web.install import html_error, install_web
@@ -32,7 +34,7 @@ DESCRIPTION = f"""Complaints (tickets) about order lines, filed by resellers thr
 Authenticate with `Authorization: Bearer <api_key>`. Every error is JSON:
 `{{"error": "...", "errors": [{{"loc": "products.0.files", "code": "files_required", "message": "..."}}]}}`.
 
-{FIELD_CODES_DOC}
+{CODES_DOC}
 """
 
 
@@ -68,7 +70,7 @@ async def _params_error(request: Request, exc: Exception) -> Response:
     problems = []
     for item in exc.errors():
         loc = [part for part in item["loc"] if part not in ("query", "path", "body", "header")]
-        problems.append(Problem(dotted(loc) or "body", "invalid_type", str(item["msg"])))
+        problems.append(Problem(dotted(loc) or "body", Code.INVALID_TYPE, str(item["msg"])))
     message = problems[0].message if len(problems) == 1 else "The request has mistakes; each is listed in errors."
     return JSONResponse({"error": message, "errors": [p.as_dict() for p in problems]}, status_code=422)
 
@@ -80,10 +82,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     ) is not None:
         return page
     messages = {404: "Not found.", 405: "Method not allowed."}
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app.openapi(), request.url.path)
+        if allowed:  # every method at the path, not only those of the first route that matched it
+            headers["Allow"] = ", ".join(allowed)
     return JSONResponse(
-        {"error": messages.get(exc.status_code, str(exc.detail))},
-        status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        {"error": messages.get(exc.status_code, str(exc.detail))}, status_code=exc.status_code, headers=headers
     )
 
 
@@ -142,8 +147,20 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # /docs and /redoc are served by the web UI from vendored files (web/install.py), never from a CDN.
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
+        # A path that names no route is a 404, not a redirect elsewhere: /tickets/%2F (a ticket id "/") would
+        # otherwise be sent to the list of tickets.
+        redirect_slashes=False,
     )
     app.state.services = services
+    framework_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_framework_errors(framework_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to adjust the document
 
     async def claimdesk_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ClaimdeskError)

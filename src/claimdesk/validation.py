@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .exceptions import ValidationFailed
+from .rules.codes import Code
 from .rules.problems import Problem, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
@@ -15,7 +16,7 @@ M = TypeVar("M", bound=BaseModel)
 def parse(model: type[M], body: Any) -> tuple[M | None, list[Problem]]:
     """The model, or None and the list of problems. A body that is no object is one problem."""
     if not isinstance(body, dict):
-        return None, [Problem("body", "invalid_type", "The body must be a JSON object.")]
+        return None, [Problem("body", Code.INVALID_TYPE, "The body must be a JSON object.")]
     try:
         return model.model_validate(body), []
     except ValidationError as exc:
@@ -38,9 +39,9 @@ def page_size(value: str | None, problems: list[Problem], *, default: int = 50) 
         return default
     text = value.strip()
     if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
-        problems.append(Problem("limit", "invalid_type", f"limit must be an integer from 1 to {MAX_PAGE}."))
+        problems.append(Problem("limit", Code.INVALID_TYPE, f"limit must be an integer from 1 to {MAX_PAGE}."))
     elif not 1 <= int(text) <= MAX_PAGE:
-        problems.append(Problem("limit", "out_of_range", f"limit must be from 1 to {MAX_PAGE}."))
+        problems.append(Problem("limit", Code.OUT_OF_RANGE, f"limit must be from 1 to {MAX_PAGE}."))
     else:
         return int(text)
     return default

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from claimdesk.rules.codes import Code
 from claimdesk.tickets.schemas import GUIDE_EXAMPLE
 
 GUIDE = {
@@ -72,3 +73,58 @@ class TestOpenApi:
         assert response.status_code == 200
         assert "text/html" in response.headers["content-type"]
         assert "openapi.json" in response.text
+
+    def test_operation_ids_are_short_and_stable(self, client: httpx.Client) -> None:
+        paths = client.get("/openapi.json").json()["paths"]
+        ids = {(method, path): op["operationId"] for path, ops in paths.items() for method, op in ops.items()}
+        assert len(set(ids.values())) == len(ids)
+        for key, expected in {
+            ("post", "/tickets"): "create_ticket",
+            ("get", "/tickets"): "list_tickets",
+            ("get", "/tickets/{ticket_id}"): "get_ticket",
+            ("get", "/staff/tickets"): "staff_list_tickets",
+            ("get", "/staff/tickets/{number}"): "staff_get_ticket",
+            ("get", "/reasons"): "list_reasons",
+            ("get", "/account"): "get_account",
+            ("get", "/events"): "list_events",
+            ("post", "/webhooks"): "create_webhook",
+        }.items():
+            assert ids[key] == expected
+        assert all(len(operation_id) <= 32 and "__" not in operation_id for operation_id in ids.values())
+
+    def test_answers_are_named_components(self, client: httpx.Client) -> None:
+        document = client.get("/openapi.json").json()
+        schemas = document["components"]["schemas"]
+        for name in (
+            "Ticket",
+            "TicketList",
+            "Order",
+            "OrderStatus",
+            "Reason",
+            "Solution",
+            "Account",
+            "Event",
+            "EventList",
+            "Webhook",
+            "Delivery",
+            "Error",
+        ):
+            assert name in schemas, name
+        assert "HTTPValidationError" not in schemas
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                for status, answer in operation["responses"].items():
+                    if status == "204" or (path.startswith(("/files", "/staff/files")) and status == "200"):
+                        continue
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert "$ref" in schema, (method, path, status)
+                    if status >= "400":
+                        assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+
+    def test_every_code_is_in_the_description(self, client: httpx.Client) -> None:
+        document = client.get("/openapi.json").json()
+        for code in Code:
+            assert f"`{code.value}`" in document["info"]["description"]
+            assert code.meaning in document["info"]["description"]
+        codes = document["components"]["schemas"]["ErrorItem"]["properties"]["code"]["enum"]
+        assert codes == [code.value for code in Code]

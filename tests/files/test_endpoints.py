@@ -91,8 +91,8 @@ class TestUpload:
         [
             ({}, [("product", "required")]),
             ({"product": "flyer"}, [("product", "product_not_in_ticket")]),
-            ({"message": "999999"}, [("message", "message_not_found")]),
-            ({"message": "nope"}, [("message", "message_not_found")]),
+            ({"message": "999999"}, [("message", "invalid_choice")]),
+            ({"message": "nope"}, [("message", "invalid_choice")]),
             ({"product": "17", "message": "1"}, [("message", "invalid_choice")]),
             ({"product": "17", "colour": "red"}, [("colour", "unknown_field")]),
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from claimdesk.rules.codes import Code
 from claimdesk.rules.problems import Problem
 from claimdesk.web.forms import errors_by_field, field_id, form_errors
 
@@ -15,9 +16,9 @@ def test_field_ids_from_locations() -> None:
 
 def test_errors_keep_order_codes_and_messages() -> None:
     problems = [
-        Problem("products.0.files", "files_required", "Photos are needed."),
-        Problem("contact_email", "customer_email_given", "Not the customer's e-mail."),
-        Problem("products.0.files", "too_many", "At most 10."),
+        Problem("products.0.files", Code.FILES_REQUIRED, "Photos are needed."),
+        Problem("contact_email", Code.CUSTOMER_EMAIL_GIVEN, "Not the customer's e-mail."),
+        Problem("products.0.files", Code.TOO_MANY, "At most 10."),
     ]
     errors = form_errors(problems, ids={"contact_email": "contact"})
     assert errors == [

@@ -6,15 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from claimdesk.api.answers import Account
 from claimdesk.api.deps import ResellerDep, ServicesDep
-from claimdesk.api.docs import error_responses
+from claimdesk.api.docs import answers
 
 from .service import get_account
 
 router = APIRouter(tags=["account"])
 
 
-@router.get("/account", responses=error_responses(401, 403, 429))
+@router.get(
+    "/account",
+    operation_id="get_account",
+    response_model=None,
+    responses=answers(Account, "The account.", 401, 403, 429),
+)
 def account(actor: ResellerDep, services: ServicesDep) -> dict[str, Any]:
     """Your account, with the secret that signs deliveries to your orders' callback_urls."""
     assert actor.id is not None

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import Account, ApiKey, Staff
 from claimdesk.models.rows import Stamp
+from claimdesk.rules.codes import Code
 from claimdesk.rules.problems import Problem
 
 from .passwords import hash_password, new_password
@@ -80,9 +81,9 @@ def _add_key(session: Session, key: str, *, account_id: int | None = None, staff
 def _check_name(name: str, loc: str, max_length: int) -> str:
     name = name.strip()
     if not name:
-        raise ValidationFailed([Problem(loc, "too_short", f"{loc} must not be empty.")])
+        raise ValidationFailed([Problem(loc, Code.TOO_SHORT, f"{loc} must not be empty.")])
     if len(name) > max_length:
-        raise ValidationFailed([Problem(loc, "too_long", f"{loc} must be at most {max_length} characters.")])
+        raise ValidationFailed([Problem(loc, Code.TOO_LONG, f"{loc} must be at most {max_length} characters.")])
     return name
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import Account, User, WebSession
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import check_text
 from claimdesk.rules.problems import Problem
 
@@ -37,7 +38,7 @@ def normalize_email(email: str, loc: str = "email") -> str:
         normalized = validate_email(email, check_deliverability=False).normalized
     except (ValueError, EmailNotValidError) as exc:
         raise ValidationFailed(
-            [Problem(loc, "invalid_email", f"'{email}' is not a valid e-mail address: {exc}")]
+            [Problem(loc, Code.INVALID_EMAIL, f"'{email}' is not a valid e-mail address: {exc}")]
         ) from None
     return normalized.lower()
 

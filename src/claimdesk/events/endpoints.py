@@ -8,10 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from claimdesk.api.answers import EventList
 from claimdesk.api.deps import ResellerDep, ServicesDep
-from claimdesk.api.docs import error_responses
+from claimdesk.api.docs import answers
 from claimdesk.api.listing import Limit
 from claimdesk.exceptions import ValidationFailed
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import ascii_int
 from claimdesk.rules.problems import Problem
 from claimdesk.validation import page_size
@@ -32,14 +34,19 @@ def parse_events_query(since: str | None, limit: str | None) -> tuple[int, int]:
         if value is not None and value <= MAX_EVENT_ID:
             after = value
         else:
-            problems.append(Problem("since", "invalid_type", "since must be an event id (an integer, 0 or more)."))
+            problems.append(Problem("since", Code.INVALID_TYPE, "since must be an event id (an integer, 0 or more)."))
     size = page_size(limit, problems)
     if problems:
         raise ValidationFailed(problems)
     return after, size
 
 
-@router.get("/events", responses=error_responses(401, 403, 422, 429))
+@router.get(
+    "/events",
+    operation_id="list_events",
+    response_model=None,
+    responses=answers(EventList, "Events after since.", 401, 403, 422, 429),
+)
 def events(
     *,
     actor: ResellerDep,

@@ -13,6 +13,8 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from claimdesk.rules.codes import Code
+
 # Pillow format name -> (content type, file extension). HEIF only where a plugin (pillow-heif) provides it.
 _IMAGE_FORMATS: dict[str, tuple[str, str]] = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -41,7 +43,7 @@ def accepted_description() -> str:
 class NotAccepted(Exception):
     """The bytes are not a file we keep; ``message`` says why, for the reseller."""
 
-    def __init__(self, message: str, *, code: str = "invalid_file_type") -> None:
+    def __init__(self, message: str, *, code: Code = Code.INVALID_FILE_TYPE) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -79,9 +81,9 @@ def inspect(source: IO[bytes], *, thumbnail_px: int) -> Inspected:
     except UnidentifiedImageError:
         raise NotAccepted(f"not {accepted_description()}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise NotAccepted(_too_many_pixels(), code="invalid_file") from None
+        raise NotAccepted(_too_many_pixels(), code=Code.INVALID_FILE) from None
     except Exception as exc:
-        raise NotAccepted(f"a damaged {fmt or 'image'} file ({_reason(exc)})", code="invalid_file") from None
+        raise NotAccepted(f"a damaged {fmt or 'image'} file ({_reason(exc)})", code=Code.INVALID_FILE) from None
     content_type, file_extension = _IMAGE_FORMATS[fmt]
     return Inspected(content_type, file_extension, thumbnail, extension, thumbnail_px)
 
@@ -95,7 +97,7 @@ def _check_pixels(image: Image.Image) -> None:
     # Pillow refuses past twice this limit and only warns past it; we refuse past it.
     limit = Image.MAX_IMAGE_PIXELS
     if limit is not None and image.width * image.height > limit:
-        raise NotAccepted(_too_many_pixels(), code="invalid_file")
+        raise NotAccepted(_too_many_pixels(), code=Code.INVALID_FILE)
 
 
 def _reason(exc: Exception) -> str:

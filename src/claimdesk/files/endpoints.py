@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from claimdesk.api.answers import Error, Ticket
 from claimdesk.api.deps import ResellerDep, ServicesDep, StaffDep
-from claimdesk.api.docs import error_responses
+from claimdesk.api.docs import answers, error_responses
 from claimdesk.exceptions import NotFound
 from claimdesk.tickets.lookup import reseller_ticket
 
@@ -34,9 +35,19 @@ _UPLOAD_BODY = {
                             "items": {"type": "string", "format": "binary"},
                             "description": "1 to 10 files: images (JPEG, PNG, GIF, WebP) or PDFs.",
                         },
-                        "product": {"type": "string", "description": "The product id of a line of the ticket."},
-                        "message": {"type": "string", "description": "The id of one of your messages."},
+                        "product": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The product id of a line of the ticket.",
+                        },
+                        "message": {
+                            "type": "string",
+                            "pattern": "^[0-9]+$",
+                            "description": "The id of one of your messages.",
+                        },
                     },
+                    "additionalProperties": False,
+                    "oneOf": [{"required": ["product"]}, {"required": ["message"]}],
                 }
             }
         },
@@ -51,9 +62,10 @@ _FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     "/tickets/{ticket_id}/files",
     status_code=201,
     openapi_extra=_UPLOAD_BODY,
+    response_model=None,
     responses={
-        **error_responses(400, 401, 403, 404, 409, 415, 422, 429),
-        413: {"description": "A file is over CLAIMDESK_MAX_FILE_BYTES."},
+        **answers(Ticket, "The ticket with the files.", 400, 401, 403, 404, 409, 415, 422, 429, status=201),
+        413: {"description": "A file is over CLAIMDESK_MAX_FILE_BYTES.", "model": Error},
     },
 )
 async def upload_files(ticket_id: str, request: Request, actor: ResellerDep, services: ServicesDep) -> JSONResponse:

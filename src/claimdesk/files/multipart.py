@@ -20,6 +20,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
 from claimdesk.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from claimdesk.rules.codes import Code
 from claimdesk.rules.problems import Problem
 
 from .fetch import describe_size
@@ -112,7 +113,7 @@ class _Collector:
         if b"filename" in options:
             if len(self.form.files) >= self.max_files:
                 raise ValidationFailed(
-                    [Problem("files", "too_many", f"At most {self.max_files} files can be uploaded at once.")]
+                    [Problem("files", Code.TOO_MANY, f"At most {self.max_files} files can be uploaded at once.")]
                 )
             body = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (closed by UploadForm.close)
             filename = clean_filename(options[b"filename"].decode("utf-8", "replace"))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import ActorType
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import EvidenceFile, Message, OrderProduct, Ticket, TicketProduct, utcnow
+from claimdesk.rules.codes import Code
 from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
@@ -152,16 +153,16 @@ def _tie_fields(fields: list[tuple[str, str]]) -> tuple[dict[str, str], list[Pro
     values: dict[str, str] = {}
     for name, value in fields:
         if name not in ("product", "message"):
-            problems.append(Problem(name, "unknown_field", f"Unknown form field '{name}'; use product or message."))
+            problems.append(Problem(name, Code.UNKNOWN_FIELD, f"Unknown form field '{name}'; use product or message."))
         elif name in values:
-            problems.append(Problem(name, "too_many", f"Give {name} once; all files of one upload go to one place."))
+            problems.append(Problem(name, Code.TOO_MANY, f"Give {name} once; all files of one upload go to one place."))
         else:
             values[name] = value.strip()
     if "product" in values and "message" in values:
-        problems.append(Problem("message", "invalid_choice", "Give either product or message, not both."))
+        problems.append(Problem("message", Code.INVALID_CHOICE, "Give either product or message, not both."))
     elif not values:
         problems.append(
-            Problem("product", "required", "Give product (a product id of the ticket) or message (a message id).")
+            Problem("product", Code.REQUIRED, "Give product (a product id of the ticket) or message (a message id).")
         )
     return values, problems
 
@@ -174,7 +175,7 @@ def _product_line(session: Session, ticket: Ticket, product: str) -> tuple[Tie |
     )
     if line_id is None:
         message = f"Product '{product}' is not a product line of ticket '{ticket.external_id}'."
-        return None, Problem("product", "product_not_in_ticket", message)
+        return None, Problem("product", Code.PRODUCT_NOT_IN_TICKET, message)
     return Tie(ticket_product_id=line_id), None
 
 
@@ -194,7 +195,7 @@ def _own_message(session: Session, ticket: Ticket, raw: str) -> tuple[Tie | None
         )
     if message_id is None:
         return None, Problem(
-            "message", "message_not_found", f"No message {raw!r} of yours in ticket '{ticket.external_id}'."
+            "message", Code.INVALID_CHOICE, f"No message {raw!r} of yours in ticket '{ticket.external_id}'."
         )
     return Tie(message_id=message_id), None
 
@@ -227,13 +228,13 @@ def keep_uploads(
     too) in one ``ValidationFailed``. Runs outside any unit of work: it reads and writes only files."""
     problems = list(problems)
     if not form.files:
-        problems.append(Problem("files", "required", "Upload at least one file (a part with a filename)."))
+        problems.append(Problem("files", Code.REQUIRED, "Upload at least one file (a part with a filename)."))
     checked: list[tuple[UploadedFile, Inspected]] = []
     for upload in form.files:
         loc = f"files.{upload.index}"
         label = f" ({upload.filename})" if upload.filename else ""
         if upload.size == 0:
-            problems.append(Problem(loc, "invalid_file_type", f"{loc}{label} is empty."))
+            problems.append(Problem(loc, Code.INVALID_FILE_TYPE, f"{loc}{label} is empty."))
             continue
         try:
             checked.append((upload, inspect(upload.body, thumbnail_px=thumbnail_px)))

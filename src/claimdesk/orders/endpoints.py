@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from claimdesk.api.answers import OrderCreated, OrderStatusList, ReasonList, SolutionList
 from claimdesk.api.deps import ActorDep, JsonBody, ResellerDep, ServicesDep
-from claimdesk.api.docs import ORDER_BODY, ORDER_STATUS_BODY, error_responses
+from claimdesk.api.docs import ORDER_BODY, ORDER_STATUS_BODY, answers
 from claimdesk.rules.catalogue import REASONS, SOLUTIONS
 
 from . import service
@@ -19,7 +20,11 @@ router = APIRouter(tags=["orders"])
 
 
 @router.post(
-    "/order", status_code=201, openapi_extra=ORDER_BODY, responses=error_responses(400, 401, 409, 413, 415, 422, 429)
+    "/order",
+    status_code=201,
+    openapi_extra=ORDER_BODY,
+    response_model=None,
+    responses=answers(OrderCreated, "Registered.", 400, 401, 409, 413, 415, 422, 429, status=201),
 )
 def create_order(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Register an order so that tickets can refer to it. Give product ids (recommended)."""
@@ -32,7 +37,12 @@ def create_order(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> J
     return JSONResponse({"status": "accepted", "message": "Order accepted", "order": view}, status_code=201)
 
 
-@router.post("/order/status", openapi_extra=ORDER_STATUS_BODY, responses=error_responses(400, 401, 413, 415, 422, 429))
+@router.post(
+    "/order/status",
+    openapi_extra=ORDER_STATUS_BODY,
+    response_model=None,
+    responses=answers(OrderStatusList, "The orders, in request order.", 400, 401, 413, 415, 422, 429),
+)
 def order_status(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Look up 1 to 5 orders by id, supplier_order_number or reference: lines, claimable items, tickets."""
 
@@ -55,7 +65,12 @@ def order_status(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> J
 catalogue_router = APIRouter(tags=["catalogue"])
 
 
-@catalogue_router.get("/reasons", responses=error_responses(401, 429))
+@catalogue_router.get(
+    "/reasons",
+    operation_id="list_reasons",
+    response_model=None,
+    responses=answers(ReasonList, "The reasons.", 401, 429),
+)
 def reasons(_actor: ActorDep) -> dict[str, Any]:
     """The fixed reasons, in the guide's order, and whether each needs files on every product line."""
     return {
@@ -66,7 +81,12 @@ def reasons(_actor: ActorDep) -> dict[str, Any]:
     }
 
 
-@catalogue_router.get("/solutions", responses=error_responses(401, 429))
+@catalogue_router.get(
+    "/solutions",
+    operation_id="list_solutions",
+    response_model=None,
+    responses=answers(SolutionList, "The solutions.", 401, 429),
+)
 def solutions(_actor: ActorDep) -> dict[str, Any]:
     """The fixed suggested solutions, in the guide's order."""
     return {

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import Email, HttpUri, LookupRef, PositiveAmount, ProductRef, Text
 
 
@@ -42,8 +43,18 @@ class OrderIn(StrictBody):
     products: list[OrderLineIn] = Field(min_length=1, max_length=100)
 
 
+def _exactly_one_key(schema: dict[str, Any]) -> None:
+    """The document says what ``one_key`` checks: exactly one of the three keys (given, not null)."""
+    for prop in schema["properties"].values():
+        prop.update(prop.pop("anyOf")[0])
+        prop.pop("default", None)
+    schema["oneOf"] = [{"required": [key]} for key in schema["properties"]]
+
+
 class OrderQuery(StrictBody):
     """Exactly one of: your order id, the supplier_order_number, or the order's reference."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_key)
 
     id: LookupRef | None = None
     supplier_order_number: LookupRef | None = None
@@ -55,34 +66,11 @@ class OrderQuery(StrictBody):
         if isinstance(data, dict):
             given = [k for k in ("id", "supplier_order_number", "reference") if data.get(k) is not None]
             if not given and not (set(data) - {"id", "supplier_order_number", "reference"}):
-                raise PydanticCustomError("required", "Give one of id, supplier_order_number or reference")
+                raise PydanticCustomError(Code.REQUIRED, "Give one of id, supplier_order_number or reference")
             if len(given) > 1:
-                raise PydanticCustomError("invalid_type", "Give only one of id, supplier_order_number or reference")
+                raise PydanticCustomError(Code.INVALID_TYPE, "Give only one of id, supplier_order_number or reference")
         return data
 
 
 class OrderStatusIn(StrictBody):
     orders: list[OrderQuery] = Field(min_length=1, max_length=5)
-
-
-class ProductLineOut(BaseModel):
-    id: int | str
-    code: str | None
-    amount: int
-    claimable: int | None = Field(default=None, description="Items that can still be claimed in new tickets.")
-
-
-class OrderOut(BaseModel):
-    id: str
-    supplier_order_number: int
-    reference: str | None
-    customer_email: str | None
-    callback_urls: list[str]
-    products: list[ProductLineOut]
-    created_at: str
-
-
-class OrderAccepted(BaseModel):
-    status: str = "accepted"
-    message: str = "Order accepted"
-    order: dict[str, Any]

@@ -13,6 +13,7 @@ from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import Order, OrderProduct, Ticket
 from claimdesk.netguard import url_problems
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import as_id, product_key
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.tickets import OrderFacts, OrderLine
@@ -31,7 +32,7 @@ def _line_problems(order: OrderIn) -> list[Problem]:
         key = product_key(line.id)
         if key in seen:
             problems.append(
-                Problem(f"products.{index}.id", "duplicate_product", f"Product id {key} is listed more than once.")
+                Problem(f"products.{index}.id", Code.DUPLICATE_PRODUCT, f"Product id {key} is listed more than once.")
             )
         seen.add(key)
     return problems

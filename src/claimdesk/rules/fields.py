@@ -11,9 +11,16 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BeforeValidator, StrictInt, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .codes import Code
+
 # C0 and C1 control characters; tab, line feed and carriage return are allowed where text may span lines.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_CONTROL_CHARS_SINGLE_LINE = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
+_CONTROL_SINGLE_LINE = re.compile(f"[{_CONTROL_CHARS_SINGLE_LINE}]")
+# The same rule for the OpenAPI document (JSON Schema patterns read these escapes alike).
+TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
+LINE_PATTERN = f"^[^{_CONTROL_CHARS_SINGLE_LINE}]*$"
 
 # Python's \s is exactly str.isspace, every Unicode space included.
 _SPACE = re.compile(r"\s")
@@ -25,16 +32,16 @@ def check_text(value: str, *, min_length: int, max_length: int, multiline: bool)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise PydanticCustomError("invalid_text", "Text is not valid Unicode (a lone surrogate)") from None
+        raise PydanticCustomError(Code.INVALID_TEXT, "Text is not valid Unicode (a lone surrogate)") from None
     pattern = _CONTROL if multiline else _CONTROL_SINGLE_LINE
     if pattern.search(value):
-        raise PydanticCustomError("invalid_text", "Text contains NUL or other control characters")
+        raise PydanticCustomError(Code.INVALID_TEXT, "Text contains NUL or other control characters")
     if len(value) < min_length:
         if not value:
-            raise PydanticCustomError("too_short", "Must not be empty")
-        raise PydanticCustomError("too_short", "Must be at least {min} characters", {"min": min_length})
+            raise PydanticCustomError(Code.TOO_SHORT, "Must not be empty")
+        raise PydanticCustomError(Code.TOO_SHORT, "Must be at least {min} characters", {"min": min_length})
     if len(value) > max_length:
-        raise PydanticCustomError("too_long", "Must be at most {max} characters", {"max": max_length})
+        raise PydanticCustomError(Code.TOO_LONG, "Must be at most {max} characters", {"max": max_length})
     return value
 
 
@@ -66,7 +73,12 @@ def Text(max_length: int, *, min_length: int = 1, multiline: bool = False) -> An
     def check(value: str) -> str:
         return check_text(value, min_length=min_length, max_length=max_length, multiline=multiline)
 
-    schema: dict[str, Any] = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    schema: dict[str, Any] = {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": TEXT_PATTERN if multiline else LINE_PATTERN,
+    }
     return Annotated[StrictStr, AfterValidator(check), WithJsonSchema(schema)]
 
 
@@ -84,7 +96,7 @@ def _check_email(value: str) -> str:
     check_text(value, min_length=3, max_length=254, multiline=False)
     normalized, error = _normalized_email(value)
     if normalized is None:
-        raise PydanticCustomError("invalid_email", "Not a valid e-mail address: {reason}", {"reason": error})
+        raise PydanticCustomError(Code.INVALID_EMAIL, "Not a valid e-mail address: {reason}", {"reason": error})
     return normalized
 
 
@@ -97,36 +109,38 @@ MAX_URI_LENGTH = 2048
 
 def _check_uri(value: str) -> str:
     if len(value) > MAX_URI_LENGTH:
-        raise PydanticCustomError("too_long", "Must be at most {max} characters", {"max": MAX_URI_LENGTH})
+        raise PydanticCustomError(Code.TOO_LONG, "Must be at most {max} characters", {"max": MAX_URI_LENGTH})
     check_text(value, min_length=1, max_length=MAX_URI_LENGTH, multiline=False)
     if _SPACE.search(value):
-        raise PydanticCustomError("invalid_uri", "A URL must not contain spaces")
+        raise PydanticCustomError(Code.INVALID_URI, "A URL must not contain spaces")
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError:
-        raise PydanticCustomError("invalid_uri", "Not a valid URL") from None
+        raise PydanticCustomError(Code.INVALID_URI, "Not a valid URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise PydanticCustomError("invalid_uri", "Must be a full http or https URL, like https://example.com/photo.jpg")
+        raise PydanticCustomError(
+            Code.INVALID_URI, "Must be a full http or https URL, like https://example.com/photo.jpg"
+        )
     if port == 0:
-        raise PydanticCustomError("invalid_uri", "Not a valid URL port")
+        raise PydanticCustomError(Code.INVALID_URI, "Not a valid URL port")
     return value
 
 
 HttpUri = Annotated[
     StrictStr,
     AfterValidator(_check_uri),
-    WithJsonSchema({"type": "string", "format": "uri", "maxLength": MAX_URI_LENGTH, "pattern": "^https?://"}),
+    WithJsonSchema({"type": "string", "format": "iri", "maxLength": MAX_URI_LENGTH, "pattern": "^https?://"}),
 ]
 
 
 def _check_product_ref(value: Any) -> int | str:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PydanticCustomError("invalid_type", "A product id must be an integer or a string")
+        raise PydanticCustomError(Code.INVALID_TYPE, "A product id must be an integer or a string")
     if isinstance(value, int):
         if not -MAX_INT <= value <= MAX_INT:
             raise PydanticCustomError(
-                "out_of_range", "A product id must be between {min} and {max}", {"min": -MAX_INT, "max": MAX_INT}
+                Code.OUT_OF_RANGE, "A product id must be between {min} and {max}", {"min": -MAX_INT, "max": MAX_INT}
             )
         return value
     return check_text(value, min_length=1, max_length=64, multiline=False)
@@ -135,7 +149,14 @@ def _check_product_ref(value: Any) -> int | str:
 ProductRef = Annotated[
     int | str,
     BeforeValidator(_check_product_ref),
-    WithJsonSchema({"oneOf": [{"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": 64}]}),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT},
+                {"type": "string", "minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN},
+            ]
+        }
+    ),
 ]
 
 
@@ -146,7 +167,7 @@ def product_key(ref: int | str) -> str:
 
 def _check_lookup(value: Any) -> int | str:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PydanticCustomError("invalid_type", "Must be a string or an integer")
+        raise PydanticCustomError(Code.INVALID_TYPE, "Must be a string or an integer")
     if isinstance(value, int):
         return value
     return check_text(value, min_length=1, max_length=500, multiline=False)
@@ -155,14 +176,16 @@ def _check_lookup(value: Any) -> int | str:
 LookupRef = Annotated[
     int | str,
     BeforeValidator(_check_lookup),
-    WithJsonSchema({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 500}, {"type": "integer"}]}),
+    WithJsonSchema(
+        {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 500, "pattern": LINE_PATTERN}, {"type": "integer"}]}
+    ),
 ]
 """A value to look an order up by, kept as it was sent (a lookup that finds nothing echoes it)."""
 
 
 def _check_amount(value: int) -> int:
     if not 1 <= value <= 2_147_483_647:
-        raise PydanticCustomError("out_of_range", "Must be between 1 and 2147483647")
+        raise PydanticCustomError(Code.OUT_OF_RANGE, "Must be between 1 and 2147483647")
     return value
 
 
@@ -175,12 +198,16 @@ PositiveAmount = Annotated[
 
 def _check_order_ref(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PydanticCustomError("invalid_type", "An order id must be a string (a number is taken as its string form)")
+        raise PydanticCustomError(
+            Code.INVALID_TYPE, "An order id must be a string (a number is taken as its string form)"
+        )
     return check_text(str(value), min_length=1, max_length=64, multiline=False)
 
 
 OrderRef = Annotated[
     str,
     BeforeValidator(_check_order_ref),
-    WithJsonSchema({"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "integer"}]}),
+    WithJsonSchema(
+        {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 64, "pattern": LINE_PATTERN}, {"type": "integer"}]}
+    ),
 ]

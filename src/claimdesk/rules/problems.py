@@ -15,15 +15,22 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .codes import Code
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     loc: str
-    code: str
+    code: Code
     message: str
 
+    def __post_init__(self) -> None:
+        # mypy holds every caller to the registry; this holds code built at run time (such as pydantic's types).
+        if not isinstance(self.code, Code):
+            raise TypeError(f"Problem.code must be a rules.codes.Code, not {self.code!r}")
+
     def as_dict(self) -> dict[str, str]:
-        return {"loc": self.loc, "code": self.code, "message": self.message}
+        return {"loc": self.loc, "code": self.code.value, "message": self.message}
 
 
 def dotted(loc: Iterable[str | int]) -> str:
@@ -31,19 +38,19 @@ def dotted(loc: Iterable[str | int]) -> str:
 
 
 # pydantic's own error types, mapped to the contract's field codes.
-_CODES = {
-    "missing": "required",
-    "extra_forbidden": "unknown_field",
-    "string_too_short": "too_short",
-    "string_too_long": "too_long",
-    "too_short": "too_few",
-    "too_long": "too_many",
-    "greater_than_equal": "out_of_range",
-    "greater_than": "out_of_range",
-    "less_than_equal": "out_of_range",
-    "less_than": "out_of_range",
-    "enum": "invalid_choice",
-    "literal_error": "invalid_choice",
+_CODES: dict[str, Code] = {
+    "missing": Code.REQUIRED,
+    "extra_forbidden": Code.UNKNOWN_FIELD,
+    "string_too_short": Code.TOO_SHORT,
+    "string_too_long": Code.TOO_LONG,
+    "too_short": Code.TOO_FEW,
+    "too_long": Code.TOO_MANY,
+    "greater_than_equal": Code.OUT_OF_RANGE,
+    "greater_than": Code.OUT_OF_RANGE,
+    "less_than_equal": Code.OUT_OF_RANGE,
+    "less_than": Code.OUT_OF_RANGE,
+    "enum": Code.INVALID_CHOICE,
+    "literal_error": Code.INVALID_CHOICE,
 }
 
 
@@ -104,6 +111,10 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+# Our validators raise PydanticCustomError with a Code as its type (any code of the registry).
+_OWN: dict[str, Code] = {code.value: code for code in Code}
+
+
 def from_validation_error(error: ValidationError, model: type[BaseModel]) -> list[Problem]:
     """Turn pydantic's errors into the contract's problems, one per mistake, in body order."""
     problems: list[Problem] = []
@@ -113,17 +124,17 @@ def from_validation_error(error: ValidationError, model: type[BaseModel]) -> lis
         where = dotted(loc) or "body"
         # Our own validators raise PydanticCustomError with the contract's code as its type.
         # pydantic's own list-length errors are also named too_short/too_long; they carry actual_length.
-        own = kind in FIELD_CODES and "actual_length" not in item.get("ctx", {})
-        code = kind if own else _CODES.get(kind, "invalid_type")
-        if code == "invalid_choice" and not isinstance(item.get("input"), str):
-            code = "invalid_type"  # null, a number or a list where a choice was expected is the wrong type
-        if code == "unknown_field":
+        own = kind in _OWN and "actual_length" not in item.get("ctx", {})
+        code = _OWN[kind] if own else _CODES.get(kind, Code.INVALID_TYPE)
+        if code is Code.INVALID_CHOICE and not isinstance(item.get("input"), str):
+            code = Code.INVALID_TYPE  # null, a number or a list where a choice was expected is the wrong type
+        if code is Code.UNKNOWN_FIELD:
             name = str(loc[-1])
             nearest = suggest(name, known_fields(model, loc[:-1]))
             message = f"Unknown field '{name}'" + (f"; did you mean '{nearest}'?" if nearest else ".")
-        elif code == "required":
+        elif code is Code.REQUIRED:
             message = f"{where} is required."
-        elif code == "invalid_type" and not own:
+        elif code is Code.INVALID_TYPE and not own:
             expected = item["msg"].removeprefix("Input should be ").rstrip(".")
             message = f"{where} should be {expected}, not {_describe(item.get('input'))}."
         else:
@@ -131,23 +142,3 @@ def from_validation_error(error: ValidationError, model: type[BaseModel]) -> lis
             message = f"{where}: {text[0].lower()}{text[1:]}".rstrip(".") + "."
         problems.append(Problem(where, code, message))
     return problems
-
-
-# The contract's field codes that validators may raise by name.
-FIELD_CODES = frozenset(
-    {
-        "required",
-        "invalid_type",
-        "invalid_choice",
-        "invalid_email",
-        "invalid_uri",
-        "url_not_allowed",
-        "too_long",
-        "too_short",
-        "invalid_text",
-        "too_many",
-        "too_few",
-        "out_of_range",
-        "unknown_field",
-    }
-)

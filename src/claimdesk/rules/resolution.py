@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .codes import Code
 from .problems import Problem
 from .statuses import Outcome
 
@@ -37,7 +38,7 @@ def grant_problems(
         if key in seen:
             problems.append(
                 Problem(
-                    f"{where}.id", "duplicate_product", f"Product {key} is listed more than once in the resolution."
+                    f"{where}.id", Code.DUPLICATE_PRODUCT, f"Product {key} is listed more than once in the resolution."
                 )
             )
             continue
@@ -45,14 +46,16 @@ def grant_problems(
         amount = claimed.get(key)
         if amount is None:
             problems.append(
-                Problem(f"{where}.id", "product_not_in_ticket", f"Product {key} is not a product line of this ticket.")
+                Problem(
+                    f"{where}.id", Code.PRODUCT_NOT_IN_TICKET, f"Product {key} is not a product line of this ticket."
+                )
             )
             continue
         if outcome.releases_items and grant.granted > 0:
             problems.append(
                 Problem(
                     f"{where}.granted",
-                    "granted_when_rejected",
+                    Code.GRANTED_WHEN_REJECTED,
                     f"A rejected ticket grants nothing; product {key} cannot be granted {grant.granted} items.",
                 )
             )
@@ -60,7 +63,7 @@ def grant_problems(
             problems.append(
                 Problem(
                     f"{where}.granted",
-                    "granted_exceeds_claimed",
+                    Code.GRANTED_EXCEEDS_CLAIMED,
                     f"Product {key} can be granted at most the {amount} items the ticket claims, not {grant.granted}.",
                 )
             )

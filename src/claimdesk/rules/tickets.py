@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalogue import Reason
+from .codes import Code
 from .problems import Problem
 
 
@@ -80,7 +81,7 @@ def product_line_problems(body: Mapping[str, Any], order: OrderFacts | None) -> 
                 problems.append(
                     Problem(
                         f"{where}.files",
-                        "files_required",
+                        Code.FILES_REQUIRED,
                         f"Reason '{reason}' requires at least one file (a photo of the problem) on every product line.",
                     )
                 )
@@ -89,7 +90,9 @@ def product_line_problems(body: Mapping[str, Any], order: OrderFacts | None) -> 
             continue
         if key in seen:
             problems.append(
-                Problem(f"{where}.id", "duplicate_product", f"Product {key} is listed more than once in this ticket.")
+                Problem(
+                    f"{where}.id", Code.DUPLICATE_PRODUCT, f"Product {key} is listed more than once in this ticket."
+                )
             )
             continue
         seen.add(key)
@@ -98,7 +101,7 @@ def product_line_problems(body: Mapping[str, Any], order: OrderFacts | None) -> 
         order_line = order.lines.get(key)
         if order_line is None:
             problems.append(
-                Problem(f"{where}.id", "product_not_in_order", f"Product {key} is not a product of this order.")
+                Problem(f"{where}.id", Code.PRODUCT_NOT_IN_ORDER, f"Product {key} is not a product of this order.")
             )
             continue
         amount = _amount(line.get("amount"))
@@ -107,7 +110,7 @@ def product_line_problems(body: Mapping[str, Any], order: OrderFacts | None) -> 
             problems.append(
                 Problem(
                     f"{where}.amount",
-                    "amount_exceeds_order",
+                    Code.AMOUNT_EXCEEDS_ORDER,
                     f"Only {remaining} of the {order_line.amount} items of product {key} can still be claimed; "
                     f"{amount} were asked.",
                 )
@@ -124,7 +127,7 @@ def contact_problems(body: Mapping[str, Any], order: OrderFacts | None) -> list[
         return [
             Problem(
                 "contact_email",
-                "customer_email_given",
+                Code.CUSTOMER_EMAIL_GIVEN,
                 "This is the end customer's e-mail address; give your own company's contact instead.",
             )
         ]

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from claimdesk.api.answers import StaffTicket, StaffTicketList
 from claimdesk.api.deps import JsonBody, ServicesDep, StaffDep
-from claimdesk.api.docs import STAFF_MESSAGE_BODY, body_of, error_responses
+from claimdesk.api.docs import STAFF_MESSAGE_BODY, answers, body_of
 from claimdesk.api.listing import StaffListQueryDep
 from claimdesk.tickets import lifecycle, lookup
 from claimdesk.tickets.presenter import Audience, ticket_view, ticket_views
@@ -30,7 +31,9 @@ STATUS_BODY = body_of(
 ASSIGN_BODY = body_of(AssignIn, {"assignee": "me"})
 
 
-@router.get("/tickets", responses=error_responses(401, 403, 422, 429))
+@router.get(
+    "/tickets", response_model=None, responses=answers(StaffTicketList, "A page of tickets.", 401, 403, 422, 429)
+)
 def list_tickets(actor: StaffDep, services: ServicesDep, params: StaffListQueryDep) -> JSONResponse:
     """Every account's tickets, newest first or as the work queue (sort=waiting), a page at a time."""
     query = service.parse_staff_query(actor, params)
@@ -42,7 +45,7 @@ def list_tickets(actor: StaffDep, services: ServicesDep, params: StaffListQueryD
     return JSONResponse(services.db.read(unit))
 
 
-@router.get("/tickets/{number}", responses=error_responses(401, 403, 404, 429))
+@router.get("/tickets/{number}", response_model=None, responses=answers(StaffTicket, "The ticket.", 401, 403, 404, 429))
 def get_ticket(number: str, _actor: StaffDep, services: ServicesDep) -> JSONResponse:
     """One ticket by its number, with internal notes, assignee and version."""
 
@@ -56,7 +59,10 @@ def get_ticket(number: str, _actor: StaffDep, services: ServicesDep) -> JSONResp
     "/tickets/{number}/messages",
     status_code=201,
     openapi_extra=STAFF_MESSAGE_BODY,
-    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    response_model=None,
+    responses=answers(
+        StaffTicket, "The ticket with the message.", 400, 401, 403, 404, 409, 413, 415, 422, 429, status=201
+    ),
 )
 def add_message(number: str, actor: StaffDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Reply to the reseller, or write an internal note ("internal": true) that resellers never see."""
@@ -73,7 +79,8 @@ def add_message(number: str, actor: StaffDep, services: ServicesDep, body: JsonB
 @router.post(
     "/tickets/{number}/status",
     openapi_extra=STATUS_BODY,
-    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    response_model=None,
+    responses=answers(StaffTicket, "The moved ticket.", 400, 401, 403, 404, 409, 413, 415, 422, 429),
 )
 def change_status(number: str, actor: StaffDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Move the ticket: open -> pending | holding | solved; pending -> holding | solved; holding -> pending |
@@ -88,7 +95,8 @@ def change_status(number: str, actor: StaffDep, services: ServicesDep, body: Jso
 @router.post(
     "/tickets/{number}/assign",
     openapi_extra=ASSIGN_BODY,
-    responses=error_responses(400, 401, 403, 404, 413, 415, 422, 429),
+    response_model=None,
+    responses=answers(StaffTicket, "The ticket.", 400, 401, 403, 404, 413, 415, 422, 429),
 )
 def assign(number: str, actor: StaffDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Assign the ticket to a staff member (an id, or "me"), or to nobody (null)."""

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.models import Ticket
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.tickets.listing import (
@@ -79,14 +80,14 @@ def _sort(value: str | None, problems: list[Problem]) -> Sort:
     try:
         return Sort(value)
     except ValueError:
-        problems.append(Problem("sort", "invalid_choice", "sort must be newest or waiting."))
+        problems.append(Problem("sort", Code.INVALID_CHOICE, "sort must be newest or waiting."))
         return Sort.NEWEST
 
 
 def _account(value: str | None, problems: list[Problem]) -> int | None:
     account_id = as_id(value) if value is not None else None
     if value is not None and account_id is None:
-        problems.append(Problem("account", "invalid_type", "account must be an account id (an integer)."))
+        problems.append(Problem("account", Code.INVALID_TYPE, "account must be an account id (an integer)."))
     return account_id
 
 
@@ -100,7 +101,7 @@ def _assignee(actor: Actor, value: str | None, problems: list[Problem]) -> int |
         return "none"
     staff_id = as_id(value)
     if staff_id is None:
-        problems.append(Problem("assignee", "invalid_type", 'assignee must be a staff id, "me" or "none".'))
+        problems.append(Problem("assignee", Code.INVALID_TYPE, 'assignee must be a staff id, "me" or "none".'))
     return staff_id
 
 

@@ -9,8 +9,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from claimdesk.api.answers import Ticket, TicketCreated, TicketList, Valid
 from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep, reseller_and_body
-from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, error_responses
+from claimdesk.api.docs import MESSAGE_BODY, TICKET_BODY, answers
 from claimdesk.api.listing import TicketListQueryDep
 from claimdesk.api.routing import add_request_route
 from claimdesk.jsonfmt import FastJSONResponse
@@ -42,9 +43,10 @@ def add_intake_route(app: FastAPI) -> None:
         tags=["tickets"],
         status_code=201,
         openapi_extra=TICKET_BODY,
+        response_model=None,
         responses={
-            200: {"description": "The same id and body were filed before: the stored ticket."},
-            **error_responses(400, 401, 409, 413, 415, 422, 429),
+            **answers(TicketCreated, "Filed.", 400, 401, 409, 413, 415, 422, 429, status=201),
+            200: {"description": "The same id and body were filed before: the stored ticket.", "model": TicketCreated},
         },
     )
 
@@ -52,7 +54,8 @@ def add_intake_route(app: FastAPI) -> None:
 @router.post(
     "/tickets/validate",
     openapi_extra=TICKET_BODY,
-    responses=error_responses(400, 401, 409, 413, 415, 422, 429),
+    response_model=None,
+    responses=answers(Valid, "The ticket would be filed.", 400, 401, 409, 413, 415, 422, 429),
 )
 async def validate_ticket(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> dict[str, bool]:
     """Check a ticket body exactly as POST /tickets would, storing nothing: {"valid": true} or the error."""
@@ -61,7 +64,7 @@ async def validate_ticket(actor: ResellerDep, services: ServicesDep, body: JsonB
     return {"valid": True}
 
 
-@router.get("/tickets/{ticket_id}", responses=error_responses(401, 404, 429))
+@router.get("/tickets/{ticket_id}", response_model=None, responses=answers(Ticket, "The ticket.", 401, 404, 429))
 def get_ticket(ticket_id: str, actor: ResellerDep, services: ServicesDep) -> JSONResponse:
     """One of your tickets by your own ticket id."""
 
@@ -76,7 +79,8 @@ def get_ticket(ticket_id: str, actor: ResellerDep, services: ServicesDep) -> JSO
     "/tickets/{ticket_id}/messages",
     status_code=201,
     openapi_extra=MESSAGE_BODY,
-    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    response_model=None,
+    responses=answers(Ticket, "The ticket with the reply.", 400, 401, 403, 404, 409, 413, 415, 422, 429, status=201),
 )
 def add_message(ticket_id: str, actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Reply in the ticket's thread, optionally with files. A reply to a holding ticket moves it to pending."""
@@ -90,7 +94,7 @@ def add_message(ticket_id: str, actor: ResellerDep, services: ServicesDep, body:
     return JSONResponse(services.db.write(unit), status_code=201)
 
 
-@router.get("/tickets", responses=error_responses(401, 422, 429))
+@router.get("/tickets", response_model=None, responses=answers(TicketList, "A page of tickets.", 401, 422, 429))
 def list_tickets(actor: ResellerDep, services: ServicesDep, query: TicketListQueryDep) -> JSONResponse:
     """Your tickets, newest first, a page at a time."""
     filters, size, before = listing.parse_list_query(query)

@@ -23,6 +23,7 @@ from claimdesk.models.rows import history_row
 from claimdesk.netguard import url_problems
 from claimdesk.orders.ledger import unsolved_holder
 from claimdesk.orders.service import order_facts
+from claimdesk.rules.codes import Code
 from claimdesk.rules.events import EventType
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.resolution import Grant, grant_problems, granted_amounts
@@ -110,13 +111,13 @@ def _resolution(
     """The resolution to store, the granted amount per order line key, and what is wrong with it."""
     if not change.status.is_solved:
         if change.resolution is not None:
-            return None, {}, [Problem("resolution", "not_allowed", "A resolution is only given with status solved.")]
+            return None, {}, [Problem("resolution", Code.NOT_ALLOWED, "A resolution is only given with status solved.")]
         return None, {}, []
     if change.resolution is None:
         return (
             None,
             {},
-            [Problem("resolution", "required", "Solving a ticket needs a resolution: an outcome and a note.")],
+            [Problem("resolution", Code.REQUIRED, "Solving a ticket needs a resolution: an outcome and a note.")],
         )
     lines = _ticket_lines(session, ticket)
     claimed = {line.key: amount for line, amount in lines}
@@ -142,7 +143,7 @@ def _check_reclaim(session: Session, ticket: Ticket, order: Order) -> None:
             problems.append(
                 Problem(
                     f"products.{index}.amount",
-                    "amount_exceeds_order",
+                    Code.AMOUNT_EXCEEDS_ORDER,
                     f"Product {line.ref}: the ticket claims {amount} items, but only {remaining} can still be "
                     "claimed; other tickets claimed them after this one was rejected.",
                 )
@@ -300,7 +301,7 @@ def assign(session: Session, actor: Actor, number: str, body: Any) -> Ticket:
     if isinstance(wanted, int):
         staff = session.get(Staff, wanted)
         if staff is None:
-            raise ValidationFailed([Problem("assignee", "staff_not_found", f"No staff member has id {wanted}.")])
+            raise ValidationFailed([Problem("assignee", Code.STAFF_NOT_FOUND, f"No staff member has id {wanted}.")])
     new_id = staff.id if staff is not None else None
     if new_id == ticket.assignee_id:
         return ticket

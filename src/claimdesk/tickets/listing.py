@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.models import Order, Ticket
 from claimdesk.rules.catalogue import Reason
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import is_clean_text
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
@@ -88,12 +89,14 @@ def time_parameter(name: str, value: str | None, problems: list[Problem]) -> dt.
         return None
     parsed = parse_rfc3339(value)
     if parsed is None:
-        problems.append(Problem(name, "invalid_type", f"{name} must be an RFC 3339 time, like 2026-01-31T12:00:00Z."))
+        problems.append(
+            Problem(name, Code.INVALID_TYPE, f"{name} must be an RFC 3339 time, like 2026-01-31T12:00:00Z.")
+        )
     return parsed
 
 
 def invalid_cursor() -> Problem:
-    return Problem("cursor", "invalid_type", "cursor is not one this service gave out.")
+    return Problem("cursor", Code.INVALID_TYPE, "cursor is not one this service gave out.")
 
 
 def _status(value: str | None, problems: list[Problem]) -> TicketStatus | None:
@@ -103,7 +106,7 @@ def _status(value: str | None, problems: list[Problem]) -> TicketStatus | None:
         return TicketStatus(value)
     except ValueError:
         choices = ", ".join(s.value for s in TicketStatus)
-        problems.append(Problem("status", "invalid_choice", f"status must be one of {choices}."))
+        problems.append(Problem("status", Code.INVALID_CHOICE, f"status must be one of {choices}."))
         return None
 
 
@@ -113,13 +116,13 @@ def _reason(value: str | None, problems: list[Problem]) -> Reason | None:
     try:
         return Reason(value)
     except ValueError:
-        problems.append(Problem("reason", "invalid_choice", "reason must be one of the values of GET /reasons."))
+        problems.append(Problem("reason", Code.INVALID_CHOICE, "reason must be one of the values of GET /reasons."))
         return None
 
 
 def _order_id(value: str | None, problems: list[Problem]) -> str | None:
     if value is not None and not is_clean_text(value):
-        problems.append(Problem("order_id", "invalid_text", "order_id contains NUL or other control characters."))
+        problems.append(Problem("order_id", Code.INVALID_TEXT, "order_id contains NUL or other control characters."))
         return None
     return value
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -20,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from claimdesk.orders.schemas import StrictBody
 from claimdesk.rules.catalogue import Reason, Solution
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import MAX_INT, Email, HttpUri, OrderRef, PositiveAmount, ProductRef, Text
 from claimdesk.rules.statuses import Outcome, TicketStatus
 
@@ -69,13 +69,9 @@ class StaffMessageIn(MessageIn):
     internal: StrictBool = Field(default=False, description="A note for staff only; resellers never see it.")
 
 
-class ValidOut(BaseModel):
-    valid: bool = True
-
-
 def _check_count(value: int) -> int:
     if not 0 <= value <= 2_147_483_647:
-        raise PydanticCustomError("out_of_range", "Must be between 0 and 2147483647")
+        raise PydanticCustomError(Code.OUT_OF_RANGE, "Must be between 0 and 2147483647")
     return value
 
 
@@ -116,7 +112,7 @@ def _check_assignee(value: Any) -> Any:
         return value
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_INT:
         return value
-    raise PydanticCustomError("invalid_type", 'assignee must be a staff id, "me" or null')
+    raise PydanticCustomError(Code.INVALID_TYPE, 'assignee must be a staff id, "me" or null')
 
 
 Assignee = Annotated[

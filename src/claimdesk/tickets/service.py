@@ -19,6 +19,7 @@ from claimdesk.models import FILE_PENDING, EvidenceFile, Ticket, utcnow
 from claimdesk.models.rows import file_row
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
+from claimdesk.rules.codes import Code
 from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import as_id, is_clean_text, product_key
 from claimdesk.rules.problems import Problem
@@ -112,12 +113,12 @@ def _order_problems(sql: Sql, account_id: int, key: str) -> list[Problem]:
             return [
                 Problem(
                     "order_id",
-                    "supplier_order_number_given",
+                    Code.SUPPLIER_ORDER_NUMBER_GIVEN,
                     f"{key} is the supplier_order_number of your order '{number}'; give your own order id "
                     f"('{number}') as order_id.",
                 )
             ]
-    return [Problem("order_id", "order_not_found", f"No order with id '{key}' exists in your account.")]
+    return [Problem("order_id", Code.ORDER_NOT_FOUND, f"No order with id '{key}' exists in your account.")]
 
 
 def _sort(problems: list[Problem], body: dict[str, Any]) -> list[Problem]:
@@ -207,7 +208,9 @@ def grouping_conflict(holder: HeldTicket, index: int, product: int | str, reason
     return Conflict(
         f"Product {product} is already in unsolved ticket '{holder.external_id}' with reason '{reason}'; {advice}.",
         problems=[
-            Problem(f"products.{index}.id", "ticket_exists", f"Product {product} is in ticket '{holder.external_id}'.")
+            Problem(
+                f"products.{index}.id", Code.TICKET_EXISTS, f"Product {product} is in ticket '{holder.external_id}'."
+            )
         ],
         extra={"ticket": {"id": holder.external_id, "number": holder.id, "status": holder.status}},
     )

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from claimdesk.api.answers import DeliveryList, DeliveryQueued, Webhook, WebhookList
 from claimdesk.api.deps import JsonBody, ResellerDep, ServicesDep
-from claimdesk.api.docs import body_of, error_responses
+from claimdesk.api.docs import answers, body_of, error_responses
 from claimdesk.api.listing import Limit
 from claimdesk.exceptions import ValidationFailed
 from claimdesk.rules.problems import Problem
@@ -34,7 +35,8 @@ def _limit(value: str | None) -> int:
     "/webhooks",
     status_code=201,
     openapi_extra=body_of(WebhookIn, EXAMPLE),
-    responses=error_responses(400, 401, 403, 409, 413, 415, 422, 429),
+    response_model=None,
+    responses=answers(Webhook, "Registered, with its secret.", 400, 401, 403, 409, 413, 415, 422, 429, status=201),
 )
 def create_webhook(actor: ResellerDep, services: ServicesDep, body: JsonBody) -> JSONResponse:
     """Register an endpoint for ticket events. The answer carries its signing `secret`, shown only this once."""
@@ -48,7 +50,7 @@ def create_webhook(actor: ResellerDep, services: ServicesDep, body: JsonBody) ->
     return JSONResponse(services.db.write(unit), status_code=201)
 
 
-@router.get("/webhooks", responses=error_responses(401, 403, 429))
+@router.get("/webhooks", response_model=None, responses=answers(WebhookList, "Your endpoints.", 401, 403, 429))
 def list_webhooks(actor: ResellerDep, services: ServicesDep) -> dict[str, Any]:
     """Your endpoints (without their secrets)."""
     assert actor.id is not None
@@ -56,7 +58,11 @@ def list_webhooks(actor: ResellerDep, services: ServicesDep) -> dict[str, Any]:
     return {"webhooks": [endpoint_view(e) for e in endpoints]}
 
 
-@router.get("/webhooks/deliveries", responses=error_responses(401, 403, 422, 429))
+@router.get(
+    "/webhooks/deliveries",
+    response_model=None,
+    responses=answers(DeliveryList, "The latest deliveries.", 401, 403, 422, 429),
+)
 def list_all_deliveries(actor: ResellerDep, services: ServicesDep, limit: Limit = None) -> dict[str, Any]:
     """Your latest deliveries to every receiver, the orders' callback_urls included, newest first."""
     assert actor.id is not None
@@ -64,7 +70,9 @@ def list_all_deliveries(actor: ResellerDep, services: ServicesDep, limit: Limit 
     return {"deliveries": [delivery_view(r) for r in records]}
 
 
-@router.get("/webhooks/{webhook_id}", responses=error_responses(401, 403, 404, 429))
+@router.get(
+    "/webhooks/{webhook_id}", response_model=None, responses=answers(Webhook, "The endpoint.", 401, 403, 404, 429)
+)
 def get_webhook(webhook_id: str, actor: ResellerDep, services: ServicesDep) -> dict[str, Any]:
     """One of your endpoints (without its secret)."""
     assert actor.id is not None
@@ -79,21 +87,34 @@ def delete_webhook(webhook_id: str, actor: ResellerDep, services: ServicesDep) -
     return Response(status_code=204)
 
 
-@router.post("/webhooks/{webhook_id}/rotate-secret", responses=error_responses(401, 403, 404, 429))
+@router.post(
+    "/webhooks/{webhook_id}/rotate-secret",
+    response_model=None,
+    responses=answers(Webhook, "The endpoint with its new secret.", 401, 403, 404, 429),
+)
 def rotate_webhook_secret(webhook_id: str, actor: ResellerDep, services: ServicesDep) -> dict[str, Any]:
     """A new signing secret (shown once). For 24 hours deliveries carry signatures by the old and the new one."""
     assert actor.id is not None
     return endpoint_view(services.db.write(service.rotate_secret, actor.id, webhook_id), with_secret=True)
 
 
-@router.post("/webhooks/{webhook_id}/enable", responses=error_responses(401, 403, 404, 429))
+@router.post(
+    "/webhooks/{webhook_id}/enable",
+    response_model=None,
+    responses=answers(Webhook, "The endpoint.", 401, 403, 404, 429),
+)
 def enable_webhook(webhook_id: str, actor: ResellerDep, services: ServicesDep) -> dict[str, Any]:
     """Enable an endpoint that was disabled after failing for days."""
     assert actor.id is not None
     return endpoint_view(services.db.write(service.enable_endpoint, actor.id, webhook_id))
 
 
-@router.post("/webhooks/{webhook_id}/test", status_code=202, responses=error_responses(401, 403, 404, 409, 429))
+@router.post(
+    "/webhooks/{webhook_id}/test",
+    status_code=202,
+    response_model=None,
+    responses=answers(DeliveryQueued, "Queued.", 401, 403, 404, 409, 429, status=202),
+)
 def test_webhook(webhook_id: str, actor: ResellerDep, services: ServicesDep) -> JSONResponse:
     """Queue a signed `webhook.test` delivery to the endpoint; follow it in its deliveries."""
     assert actor.id is not None
@@ -105,7 +126,11 @@ def test_webhook(webhook_id: str, actor: ResellerDep, services: ServicesDep) -> 
     return JSONResponse({"delivery": services.db.write(unit)}, status_code=202)
 
 
-@router.get("/webhooks/{webhook_id}/deliveries", responses=error_responses(401, 403, 404, 422, 429))
+@router.get(
+    "/webhooks/{webhook_id}/deliveries",
+    response_model=None,
+    responses=answers(DeliveryList, "The endpoint's latest deliveries.", 401, 403, 404, 422, 429),
+)
 def list_webhook_deliveries(
     webhook_id: str,
     actor: ResellerDep,
@@ -121,7 +146,8 @@ def list_webhook_deliveries(
 @router.post(
     "/webhooks/deliveries/{delivery_id}/redeliver",
     status_code=202,
-    responses=error_responses(401, 403, 404, 409, 429),
+    response_model=None,
+    responses=answers(DeliveryQueued, "Queued again.", 401, 403, 404, 409, 429, status=202),
 )
 def redeliver(delivery_id: str, actor: ResellerDep, services: ServicesDep) -> JSONResponse:
     """Send a finished delivery again: the same body and `webhook-id`, with a fresh round of retries."""

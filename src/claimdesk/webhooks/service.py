@@ -33,6 +33,7 @@ from claimdesk.models import (
     utcnow,
 )
 from claimdesk.netguard import url_problems
+from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import as_id
 from claimdesk.rules.problems import Problem
 from claimdesk.timefmt import rfc3339
@@ -52,7 +53,7 @@ TEST_EVENT = "webhook.test"
 
 def _url_rules(url: str, *, allow_private_urls: bool) -> list[Problem]:
     if urlsplit(url).scheme.lower() != "https" and not allow_private_urls:
-        return [Problem("url", "invalid_uri", "url must be an https URL; deliveries carry your tickets.")]
+        return [Problem("url", Code.INVALID_URI, "url must be an https URL; deliveries carry your tickets.")]
     return url_problems([("url", url)], allow_private=allow_private_urls)
 
 
