@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from claimdesk.api.deps import JsonBody, ServicesDep, StaffDep
 from claimdesk.api.docs import STAFF_MESSAGE_BODY, body_of, error_responses
+from claimdesk.console import search
 from claimdesk.tickets import lifecycle
 from claimdesk.tickets.presenter import Audience, ticket_view, ticket_views
 
-from . import service
 from .schemas import AssignIn, StatusChangeIn
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -42,12 +42,18 @@ def list_tickets(
     assignee: str | None = Query(None, description='a staff id, "me" or "none"'),
     created_before: str | None = Query(None, description="RFC 3339; tickets filed before it (their age)"),
     sort: str | None = Query(None, description="newest (default) or waiting: the work queue, longest waiting first"),
+    q: str | None = Query(
+        None,
+        description="search: a ticket number, ticket id, order id or product code, or words of the description "
+        "and messages (each a prefix, all required); exact number and ids first",
+    ),
     limit: str | None = Query(None, description="1 to 200, default 50"),
     cursor: str | None = Query(None, description="next_cursor of the previous page"),
 ) -> JSONResponse:
-    """Every account's tickets, newest first or as the work queue (sort=waiting), a page at a time."""
-    query = service.parse_staff_query(
+    """Every account's tickets, newest first or as the work queue (sort=waiting), a page at a time; `q` searches."""
+    query, found = search.parse_staff_search(
         actor,
+        q=q,
         status=status,
         reason=reason,
         order_id=order_id,
@@ -61,7 +67,7 @@ def list_tickets(
     )
 
     def unit(session: Session) -> dict[str, Any]:
-        tickets, next_cursor = service.list_staff_tickets(session, query)
+        tickets, next_cursor = search.list_or_search(session, query, found)
         return {"tickets": ticket_views(session, tickets, Audience.STAFF), "next_cursor": next_cursor}
 
     return JSONResponse(services.db.read(unit))
