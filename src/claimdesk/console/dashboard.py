@@ -12,6 +12,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -263,63 +264,68 @@ def outcome_shares(session: Session, period: DateRange) -> dict[str, int]:
     return {o.value: found.get(o.value, 0) for o in Outcome}
 
 
-def _claimed_per_line() -> sa.ScalarSelect[int]:
-    """Items claimed of an order line by its tickets, rejected ones excepted."""
-    return (
-        sa.select(sa.func.coalesce(sa.func.sum(TicketProduct.amount), 0))
-        .join(Ticket, Ticket.id == TicketProduct.ticket_id)
-        .where(
-            TicketProduct.order_product_id == OrderProduct.id,
-            sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value),
-        )
-        .scalar_subquery()
-    )
+def _not_rejected() -> sa.ColumnElement[bool]:
+    return sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value)
 
 
-def _lines_in_range(period: DateRange) -> sa.Subquery:
-    """The lines of the orders placed in the range: who, which product, ordered and claimed."""
+_PRODUCT = sa.func.coalesce(OrderProduct.code, OrderProduct.key)
+
+
+def _claimed(period: DateRange, key: sa.ColumnElement[Any]) -> sa.Subquery:
+    """Items claimed per ``key`` by the tickets filed in the range (rejected ones claim nothing)."""
     return (
-        sa.select(
-            Order.account_id.label("account_id"),
-            sa.func.coalesce(OrderProduct.code, OrderProduct.key).label("product"),
-            OrderProduct.amount.label("ordered"),
-            _claimed_per_line().label("claimed"),
-        )
-        .select_from(OrderProduct)
-        .join(Order, Order.id == OrderProduct.order_id)
-        .where(_in_range(Order.created_at, period))
+        sa.select(key.label("key"), sa.func.sum(TicketProduct.amount).label("claimed"))
+        .select_from(Ticket)
+        .join(TicketProduct, TicketProduct.ticket_id == Ticket.id)
+        .join(OrderProduct, OrderProduct.id == TicketProduct.order_product_id)
+        .where(_in_range(Ticket.created_at, period), _not_rejected())
+        .group_by(key)
         .subquery()
     )
 
 
-def _top(session: Session, select: sa.Select[str, str, int, int]) -> list[RateRow]:
-    return [
-        RateRow(str(key), str(label), int(claimed), int(ordered))
-        for key, label, claimed, ordered in session.execute(select)
-    ]
+def _ordered(period: DateRange, key: sa.ColumnElement[Any]) -> sa.Subquery:
+    """Items ordered per ``key`` on the orders placed in the range."""
+    return (
+        sa.select(key.label("key"), sa.func.sum(OrderProduct.amount).label("ordered"))
+        .select_from(Order)
+        .join(OrderProduct, OrderProduct.order_id == Order.id)
+        .where(_in_range(Order.created_at, period))
+        .group_by(key)
+        .subquery()
+    )
+
+
+def _ranked(
+    period: DateRange, claimed_key: sa.ColumnElement[Any], ordered_key: sa.ColumnElement[Any]
+) -> sa.Select[Any, Any, Any]:
+    claimed, ordered = _claimed(period, claimed_key), _ordered(period, ordered_key)
+    rate = sa.cast(claimed.c.claimed, sa.Float) / ordered.c.ordered
+    return (
+        sa.select(claimed.c.key, claimed.c.claimed, ordered.c.ordered)
+        .join(ordered, ordered.c.key == claimed.c.key)
+        .where(ordered.c.ordered > 0)
+        .order_by(rate.desc(), claimed.c.claimed.desc(), claimed.c.key)
+        .limit(TOP)
+    )
 
 
 def top_rates(session: Session, period: DateRange) -> tuple[list[RateRow], list[RateRow]]:
-    """The products (by code) and the accounts with the highest complaint rate on the range's orders."""
-    lines = _lines_in_range(period)
-    claimed, ordered = sa.func.sum(lines.c.claimed), sa.func.sum(lines.c.ordered)
-    rate = sa.cast(claimed, sa.Float) / sa.func.nullif(ordered, 0)
-    products = (
-        sa.select(lines.c.product, lines.c.product, claimed, ordered)
-        .group_by(lines.c.product)
-        .having(claimed > 0)
-        .order_by(rate.desc(), claimed.desc(), lines.c.product)
-        .limit(TOP)
-    )
-    accounts = (
-        sa.select(sa.cast(lines.c.account_id, sa.String), Account.name, claimed, ordered)
-        .join(Account, Account.id == lines.c.account_id)
-        .group_by(lines.c.account_id, Account.name)
-        .having(claimed > 0)
-        .order_by(rate.desc(), claimed.desc(), lines.c.account_id)
-        .limit(TOP)
-    )
-    return _top(session, products), _top(session, accounts)
+    """The products (by code) and the accounts with the highest complaint rate: items claimed on the
+    tickets filed in the range over items ordered on the orders placed in it. Aggregates joined in SQL."""
+    products = [
+        RateRow(str(key), str(key), int(claimed), int(ordered))
+        for key, claimed, ordered in session.execute(_ranked(period, _PRODUCT, _PRODUCT))
+    ]
+    ranked = _ranked(period, Ticket.account_id.expression, Order.account_id.expression).subquery()
+    accounts = [
+        RateRow(str(key), name, int(claimed), int(ordered))
+        for key, claimed, ordered, name in session.execute(
+            sa.select(ranked, Account.name).join(Account, Account.id == ranked.c.key)
+        )
+    ]
+    accounts.sort(key=lambda row: (-row.rate, -row.claimed, row.key))
+    return products, accounts
 
 
 def dashboard(session: Session, period: DateRange) -> Dashboard:

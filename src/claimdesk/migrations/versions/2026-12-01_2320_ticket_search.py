@@ -111,6 +111,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_tickets_created_at", ["created_at"], unique=False)
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_external_id", ["external_id"], unique=False)
+        batch_op.create_index("ix_orders_created_at", ["created_at"], unique=False)
     with op.batch_alter_table("ticket_history", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_history_at", ["at"], unique=False)
     statements = SQLITE if op.get_bind().dialect.name == "sqlite" else POSTGRESQL
@@ -134,6 +135,7 @@ def downgrade() -> None:
     with op.batch_alter_table("ticket_history", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_history_at")
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_created_at")
         batch_op.drop_index("ix_orders_external_id")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_created_at")
