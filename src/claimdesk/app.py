@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +21,8 @@ from .config import Settings, get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
 from .rules.problems import Problem, dotted
+from .web.errors import is_web_path
+from .web.install import html_error, install_web
 
 log = logging.getLogger("claimdesk")
 
@@ -58,8 +60,10 @@ def _error(exc: ClaimdeskError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
 
-def _params_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _params_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if (page := await html_error(request, 400, "The address or the form has a mistake.", {})) is not None:
+        return page
     problems = []
     for item in exc.errors():
         loc = [part for part in item["loc"] if part not in ("query", "path", "body", "header")]
@@ -68,8 +72,12 @@ def _params_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": message, "errors": [p.as_dict() for p in problems]}, status_code=422)
 
 
-def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (
+        page := await html_error(request, exc.status_code, None, dict(getattr(exc, "headers", None) or {}))
+    ) is not None:
+        return page
     messages = {404: "Not found.", 405: "Method not allowed."}
     return JSONResponse(
         {"error": messages.get(exc.status_code, str(exc.detail))},
@@ -78,8 +86,10 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error", exc_info=exc)
+    if (page := await html_error(request, 500, None, {})) is not None:
+        return page
     return JSONResponse({"error": "Something went wrong on our side; nothing was changed."}, status_code=500)
 
 
@@ -123,11 +133,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs and /redoc are served by the web UI from vendored files (web/install.py), never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
 
-    async def claimdesk_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def claimdesk_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ClaimdeskError)
+        if is_web_path(request.url.path):  # the web pages answer with a page (or a redirect), never JSON
+            page = await html_error(request, exc.status_code, exc.message, exc.headers)
+            if page is not None:
+                return page
         return _error(exc)
 
     app.add_exception_handler(ClaimdeskError, claimdesk_error)
@@ -160,4 +177,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     ):
         app.include_router(router)
     add_intake_route(app)
+
+    # --- Web UI (sign-in, console, portal, /docs): its state, static files, security headers and pages.
+    install_web(app, settings, db)
+    # --- end of web UI
     return app

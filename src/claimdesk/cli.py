@@ -10,9 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from rich.table import Table
 from sqlalchemy.orm import Session
 
 from .accounts.service import Role, create_account, create_staff
+from .accounts.users import add_user, list_users, remove_user
 from .config import get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
@@ -58,7 +60,8 @@ def _create(unit: Callable[[Session], dict[str, Any]], *, as_json: bool, title: 
 def _fail(exc: ClaimdeskError) -> typer.Exit:
     console.print(f"[red]error:[/red] {exc.message}")
     for problem in exc.problems:
-        console.print(f"  {problem.loc}: {problem.message}")
+        if problem.message != exc.message:
+            console.print(f"  {problem.loc}: {problem.message}")
     return typer.Exit(code=1)
 
 
@@ -85,6 +88,63 @@ def account_create(
         }
 
     _create(unit, as_json=as_json, title="new account: keep the API key, it is shown once")
+
+
+@account_app.command("add-user")
+def account_add_user(
+    account_id: Annotated[int, typer.Argument(help="The account's id (from `account create`)")],
+    email: str,
+    name: Annotated[str | None, typer.Option(help="The person's name, shown in the portal")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Add a person of a reseller account who signs in to the web portal; prints their password (shown once)."""
+
+    def unit(session: Session) -> dict[str, Any]:
+        new = add_user(session, account_id, email, name=name)
+        return {
+            "user": {"id": new.user.id, "email": new.user.email, "account_id": new.user.account_id},
+            "password": new.password,
+        }
+
+    _create(unit, as_json=as_json, title="new portal user: the password is shown once")
+
+
+@account_app.command("users")
+def account_users(account_id: Annotated[int, typer.Argument(help="The account's id")]) -> None:
+    """List the people of a reseller account who sign in to the web portal."""
+    upgrade(get_settings().database_url)
+    db = _database()
+    try:
+        users = db.read(
+            lambda session: [(u.id, u.email, u.name, u.created_at) for u in list_users(session, account_id)]
+        )
+    except ClaimdeskError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    table = Table(title=f"Portal users of account {account_id}")
+    for column in ("id", "email", "name", "created"):
+        table.add_column(column)
+    for user_id, user_email, user_name, created in users:
+        table.add_row(str(user_id), user_email, user_name or "", created.strftime("%Y-%m-%d %H:%M UTC"))
+    Console().print(table if users else f"Account {account_id} has no portal users yet.")
+
+
+@account_app.command("remove-user")
+def account_remove_user(
+    account_id: Annotated[int, typer.Argument(help="The account's id")],
+    email: str,
+) -> None:
+    """Remove a portal user of the account; their web sessions end at once."""
+    upgrade(get_settings().database_url)
+    db = _database()
+    try:
+        removed = db.write(lambda session: remove_user(session, account_id, email).email)
+    except ClaimdeskError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    console.print(f"removed {removed} from account {account_id}; their sessions have ended")
 
 
 @staff_app.command("create")
@@ -130,10 +190,16 @@ def serve(
         with database.transaction() as session:
             creds = seed(session)
         base = f"http://{host}:{port}"
+        # The demo runs on plain HTTP: session cookies without Secure, unless the setting was given.
+        if "secure_cookies" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"secure_cookies": False})
         # Plain lines, never wrapped, so that keys and the curl line can be copied as they are.
         console.print(
             f"[bold]claimdesk demo[/bold]\n"
             f"  API       {base}   (interactive docs: {base}/docs)\n"
+            f"  sign in   {base}/login\n"
+            f"  console   {base}/console   staff: {creds.staff_email} / {creds.staff_password}\n"
+            f"  portal    {base}/portal   reseller user: {creds.user_email} / {creds.user_password}\n"
             f"  reseller  Authorization: Bearer {creds.reseller_key}\n"
             f"  staff     Authorization: Bearer {creds.staff_key}   ({creds.staff_email} / {creds.staff_password})\n"
             f"  orders    demo-order-1001 (products 17, 18), demo-order-1002, demo-order-1003\n"

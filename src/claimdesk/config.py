@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     sql_echo: bool = False
 
+    # The web UI (sign-in, console, portal). Session cookies are Secure (sent over HTTPS only) unless this
+    # is turned off for plain-HTTP development and the demo (`claimdesk serve --demo` does so by itself).
+    secure_cookies: bool = True
+    # A web session ends this long after sign-in, or after this long without a request, whichever is first.
+    web_session_hours: float = Field(default=12.0, gt=0)
+    web_session_idle_minutes: float = Field(default=120.0, gt=0)
+    # Failed sign-ins allowed per e-mail and per client address before /login answers 429 (counted in
+    # rate_limit_storage, so every process of a deployment sees the same counts when that is Redis).
+    signin_limit_per_email: str = "5/15minutes"
+    signin_limit_per_address: str = "30/15minutes"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

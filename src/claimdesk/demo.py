@@ -1,4 +1,5 @@
-"""Demo data for a first look: one reseller, one staff member, a few orders. Safe to run again."""
+"""Demo data for a first look: one reseller (and a portal user of it), one staff member, a few orders.
+Safe to run again."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .accounts.service import Actor, ActorType, Role, create_account, create_staff
+from .accounts.users import add_user, user_by_email
 from .models import Account, Order, Staff
 from .orders.service import create_order
 
@@ -17,6 +19,8 @@ DEMO_STAFF_KEY = "cds_demo_staff_key_do_not_use_in_production"
 DEMO_STAFF_EMAIL = "agent@claimdesk.example"
 DEMO_STAFF_PASSWORD = "demo-password"
 DEMO_ACCOUNT = "Demo Reseller"
+DEMO_USER_EMAIL = "buyer@reseller.example"
+DEMO_USER_PASSWORD = "demo-portal-password"
 
 DEMO_ORDERS = [
     {
@@ -49,6 +53,8 @@ class DemoCredentials:
     staff_email: str
     staff_key: str
     staff_password: str
+    user_email: str = DEMO_USER_EMAIL
+    user_password: str = DEMO_USER_PASSWORD
 
 
 def seed(session: Session) -> DemoCredentials:
@@ -64,6 +70,8 @@ def seed(session: Session) -> DemoCredentials:
             api_key=DEMO_STAFF_KEY,
             password=DEMO_STAFF_PASSWORD,
         )
+    if user_by_email(session, DEMO_USER_EMAIL) is None:
+        add_user(session, account.id, DEMO_USER_EMAIL, name="Demo Buyer", password=DEMO_USER_PASSWORD)
     actor = Actor(ActorType.RESELLER, account.id, account.name)
     for order in DEMO_ORDERS:
         exists = session.scalar(

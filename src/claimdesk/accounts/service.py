@@ -20,6 +20,8 @@ from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.models import Account, ApiKey, Staff
 from claimdesk.rules.problems import Problem
 
+from .passwords import hash_password, new_password
+
 
 class Role(enum.StrEnum):
     AGENT = "agent"
@@ -65,21 +67,6 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        computed = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(computed.hex(), digest)
-
-
 def _add_key(session: Session, key: str, *, account_id: int | None = None, staff_id: int | None = None) -> None:
     session.add(ApiKey(key_hash=hash_key(key), prefix=key[:12], account_id=account_id, staff_id=staff_id))
 
@@ -117,7 +104,7 @@ def create_staff(
     email = _check_name(email, "email", 254).lower()
     if session.scalar(sa.select(Staff.id).where(Staff.email == email)) is not None:
         raise Conflict(f"A staff member with e-mail '{email}' already exists.")
-    password = password or secrets.token_urlsafe(12)
+    password = password or new_password()
     staff = Staff(email=email, name=name, role=role.value, password_hash=hash_password(password))
     session.add(staff)
     session.flush()

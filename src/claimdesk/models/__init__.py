@@ -5,6 +5,7 @@ from .base import Base, utcnow
 from .events import Event, Job
 from .orders import Order, OrderProduct
 from .tickets import EvidenceFile, HistoryEntry, Message, Ticket, TicketProduct
+from .web import User, WebSession
 from .webhooks import EventDispatch, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "Staff",
     "Ticket",
     "TicketProduct",
+    "User",
+    "WebSession",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,3 +145,38 @@ def tickets_of_orders(session: Session, order_ids: Sequence[int]) -> dict[int, l
         for ticket in session.scalars(sa.select(Ticket).where(Ticket.order_id.in_(order_ids)).order_by(Ticket.id)):
             found[ticket.order_id].append(ticket)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    """One row of an account's order list: the order, its lines and items, and how many tickets name it."""
+
+    order: Order
+    lines: int
+    items: int
+    tickets: int
+
+
+def list_orders(session: Session, account_id: int, *, limit: int) -> list[OrderSummary]:
+    """The account's orders, newest first, with their line, item and ticket counts (three queries in all)."""
+    orders = list(
+        session.scalars(sa.select(Order).where(Order.account_id == account_id).order_by(Order.id.desc()).limit(limit))
+    )
+    ids = [o.id for o in orders]
+    if not ids:
+        return []
+    lines = {
+        order_id: (int(count), int(total or 0))
+        for order_id, count, total in session.execute(
+            sa.select(OrderProduct.order_id, sa.func.count(), sa.func.sum(OrderProduct.amount))
+            .where(OrderProduct.order_id.in_(ids))
+            .group_by(OrderProduct.order_id)
+        ).tuples()
+    }
+    tickets = {
+        order_id: int(count)
+        for order_id, count in session.execute(
+            sa.select(Ticket.order_id, sa.func.count()).where(Ticket.order_id.in_(ids)).group_by(Ticket.order_id)
+        ).tuples()
+    }
+    return [OrderSummary(o, *lines.get(o.id, (0, 0)), tickets.get(o.id, 0)) for o in orders]

@@ -1,0 +1,52 @@
+"""Failed sign-ins, counted per e-mail and per client address with the ``limits`` package.
+
+The counters live in ``CLAIMDESK_RATE_LIMIT_STORAGE`` like the API's quota: in memory for one process, in
+Redis for a deployment of many. Only failures count; a success clears its e-mail's count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse, storage, strategies
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    retry_after: int  # seconds
+
+
+class SignInThrottle:
+    def __init__(self, per_email: str, per_address: str, storage_uri: str) -> None:
+        store = storage.storage_from_string(storage_uri)
+        if not isinstance(store, storage.Storage):  # the async storages are not for us
+            raise ValueError(f"{storage_uri}: not a synchronous limits storage")
+        self._limiter = strategies.MovingWindowRateLimiter(store)
+        self._email = parse(per_email)
+        self._address = parse(per_address)
+
+    @staticmethod
+    def _email_key(email: str) -> str:
+        # Hashed: whatever was typed into the field, the key stays short.
+        return "signin-email:" + hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
+
+    def _checks(self, email: str, address: str) -> list[tuple[RateLimitItem, str]]:
+        return [(self._email, self._email_key(email)), (self._address, f"signin-addr:{address}")]
+
+    def blocked(self, email: str, address: str) -> Blocked | None:
+        """Blocked when either count has reached its limit; says how long until one more try is allowed."""
+        waits = []
+        for item, key in self._checks(email, address):
+            if not self._limiter.test(item, key):
+                reset_at, _remaining = self._limiter.get_window_stats(item, key)
+                waits.append(max(1, int(reset_at - time.time()) + 1))
+        return Blocked(max(waits)) if waits else None
+
+    def failed(self, email: str, address: str) -> None:
+        for item, key in self._checks(email, address):
+            self._limiter.hit(item, key)
+
+    def succeeded(self, email: str) -> None:
+        self._limiter.clear(self._email, self._email_key(email))
