@@ -1,7 +1,7 @@
 """full-text search over tickets, kept by triggers; indexes for the staff console's lookups and dashboard
 
 Revision ID: e11c0a50f7a1
-Revises: 25c6fd1c5bc6
+Revises: d11e0b5e55a1 (web users; this branch merged web, first written on 25c6fd1c5bc6)
 Create Date: 2026-12-01 23:20:00.000000
 
 The search document of a ticket holds its number, the reseller's ticket id, the order id and the product
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e11c0a50f7a1"
-down_revision: str | None = "25c6fd1c5bc6"
+down_revision: str | None = "d11e0b5e55a1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
