@@ -142,7 +142,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def claimdesk_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ClaimdeskError)
         if is_web_path(request.url.path):  # the web pages answer with a page (or a redirect), never JSON
-            page = await html_error(request, exc.status_code, exc.message, exc.headers)
+            page = await html_error(
+                request, exc.status_code, exc.message, exc.headers, title=getattr(exc, "page_title", None)
+            )
             if page is not None:
                 return page
         return _error(exc)

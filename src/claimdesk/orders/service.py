@@ -171,12 +171,12 @@ def list_orders(session: Session, account_id: int, *, limit: int) -> list[OrderS
             sa.select(OrderProduct.order_id, sa.func.count(), sa.func.sum(OrderProduct.amount))
             .where(OrderProduct.order_id.in_(ids))
             .group_by(OrderProduct.order_id)
-        ).tuples()
+        )
     }
     tickets = {
         order_id: int(count)
         for order_id, count in session.execute(
             sa.select(Ticket.order_id, sa.func.count()).where(Ticket.order_id.in_(ids)).group_by(Ticket.order_id)
-        ).tuples()
+        )
     }
     return [OrderSummary(o, *lines.get(o.id, (0, 0)), tickets.get(o.id, 0)) for o in orders]

@@ -7,7 +7,9 @@
     ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" })
     : null;
   var exact = typeof Intl !== "undefined"
-    ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" })
+    ? new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    })
     : null;
 
   var UNITS = [

@@ -49,6 +49,8 @@ def wants_html(request: Request) -> bool:
 class CsrfFailed(Forbidden):
     """A form posted without its token, with another session's token, or from another site."""
 
+    page_title = "This form could not be accepted"
+
     def __init__(self) -> None:
         super().__init__(
             "This form could not be accepted: it has expired or came from another site. Nothing was changed. "

@@ -16,7 +16,7 @@ from claimdesk.db import Database
 
 from .errors import Redirect, wants_html
 from .render import STATIC, build_templates, render, static_url
-from .security import SecurityHeaders, docs_policy
+from .security import COMMON, PAGE_POLICY, SecurityHeaders, docs_policy
 from .state import WebState
 from .throttle import SignInThrottle
 
@@ -36,7 +36,7 @@ HINTS = {
 }
 
 
-async def error_page(request: Request, status: int, message: str | None = None) -> Response:
+async def error_page(request: Request, status: int, message: str | None = None, title: str | None = None) -> Response:
     """An error in the app's style. ``message`` is our own sentence (never a client's text unescaped)."""
     from .deps import current_identity
 
@@ -46,13 +46,20 @@ async def error_page(request: Request, status: int, message: str | None = None) 
         request.state.identity = None
     context = {
         "status": status,
-        "title": TITLES.get(status, "Something is not right"),
+        "title": title or TITLES.get(status, "Something is not right"),
         "message": message or HINTS.get(status, ""),
     }
-    return render(request, "web/error.html", context, status=status)
+    response = render(request, "web/error.html", context, status=status)
+    # A 500 page is sent by Starlette's outermost middleware, past SecurityHeaders: it carries its own.
+    response.headers["content-security-policy"] = PAGE_POLICY
+    for name, value in COMMON:
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
-async def html_error(request: Request, status: int, message: str | None, headers: dict[str, str]) -> Response | None:
+async def html_error(
+    request: Request, status: int, message: str | None, headers: dict[str, str], *, title: str | None = None
+) -> Response | None:
     """The answer for an error on a web path (a page, or a redirect); None where the API's JSON applies."""
     if not wants_html(request):
         return None
@@ -62,7 +69,7 @@ async def html_error(request: Request, status: int, message: str | None, headers
             # An HTMX request would follow the redirect and swap the login page into a fragment.
             return Response(status_code=204, headers={"HX-Redirect": location})
         return RedirectResponse(location, status_code=303)
-    response = await error_page(request, status, message)
+    response = await error_page(request, status, message, title)
     for name, value in headers.items():
         if name.lower() != "location":
             response.headers[name] = value
