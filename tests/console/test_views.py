@@ -9,6 +9,7 @@ import pytest
 
 from claimdesk.config import Settings
 from claimdesk.db import Database
+from claimdesk.demo import demo_image
 from claimdesk.rules.catalogue import Reason
 from tests.factories import StaffMember
 from tests.lifecycle.support import World, world
@@ -131,6 +132,39 @@ class TestDesk:
         after = w.staff_get(number)
         assert after["resolution"]["outcome"] == "credit"
         assert after["products"][0]["granted"] == 1
+
+    def test_a_note_with_photos_stores_them_checked_by_content(self, staffed: tuple[World, str]) -> None:
+        w, token = staffed
+        ticket = w.ticket()
+        path = f"/console/tickets/{ticket['number']}/messages"
+        refused = w.client.post(
+            path,
+            data={"csrf_token": token, "body": "See the photo"},
+            files=[("photos", ("photo.jpg", b"not an image at all", "image/jpeg"))],
+        )
+        assert refused.status_code == 422
+        assert "photo.jpg is" in refused.text
+        assert w.staff_get(ticket["number"])["messages"] == []
+
+        sent = w.client.post(
+            path,
+            data={"csrf_token": token, "body": "The tear, photographed in the warehouse", "internal": "on"},
+            files=[("photos", ("tear.png", demo_image(0), "image/png"))],
+            follow_redirects=True,
+        )
+        assert sent.status_code == 200, sent.text
+        [message] = w.staff_get(ticket["number"])["messages"]
+        assert message["internal"] is True
+        [photo] = message["files"]
+        assert (photo["state"], photo["filename"], photo["content_type"]) == ("stored", "tear.png", "image/png")
+        assert f'src="/console/files/{photo["id"]}/thumbnail"' in sent.text
+        thumbnail = w.client.get(f"/console/files/{photo['id']}/thumbnail")
+        assert thumbnail.status_code == 200
+        assert thumbnail.headers["content-type"].startswith("image/")
+        original = w.client.get(f"/console/files/{photo['id']}")
+        assert original.content == demo_image(0)
+        # Internal: the reseller sees neither the note nor its photo.
+        assert w.reseller_get(ticket["id"])["messages"] == []
 
     def test_a_stale_version_says_so_and_shows_the_newer_state(self, staffed: tuple[World, str]) -> None:
         w, token = staffed

@@ -16,11 +16,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import ClaimdeskError, Conflict, ValidationFailed
 from claimdesk.files import service as files
 from claimdesk.files.endpoints import _send  # the API's file answer (headers, CSP sandbox), reused as is
+from claimdesk.files.storage import get_storage
 from claimdesk.models import Account, Staff
 from claimdesk.rules.catalogue import Reason, Solution
 from claimdesk.rules.problems import Problem
@@ -32,7 +34,7 @@ from claimdesk.web.deps import StaffPage, web_router
 from claimdesk.web.render import flash, render
 from claimdesk.web.state import web_state
 
-from . import bulk, dashboard, desk, queue
+from . import bulk, dashboard, desk, queue, uploads
 from .search import parse_staff_search
 
 router = web_router(tags=["console"])
@@ -204,14 +206,27 @@ def _version(value: object) -> int | None:
 
 @router.post("/console/tickets/{number}/messages")
 async def reply(request: Request, number: str, identity: StaffPage) -> Response:
-    """A public reply, or an internal note when the switch is on."""
+    """A public reply, or an internal note when the switch is on; photos uploaded with it are evidence."""
     form = await request.form()
     body = {"body": str(form.get("body") or ""), "internal": form.get("internal") == "on"}
-    settings = web_state(request).settings
+    web = web_state(request)
+    settings = web.settings
+    picked = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    photos: list[uploads.Photo] = []
+    try:
+        photos = await run_in_threadpool(
+            uploads.check_photos, picked, max_bytes=settings.max_file_bytes, thumbnail_px=settings.thumbnail_px
+        )
+        kept = await run_in_threadpool(uploads.keep_photos, get_storage(settings), photos)
+    except ValidationFailed as exc:
+        return await _desk(request, number, errors=_form_errors(exc.problems), form=body, status=422)
+    finally:
+        uploads.close(photos)
+        await form.close()  # the uploads' temporary files
 
     def change(session: Session, payload: dict[str, Any]) -> object:
-        return lifecycle.add_staff_message(
-            session, identity.actor, number, payload, allow_private_urls=settings.allow_private_urls
+        return uploads.reply_with_photos(
+            session, identity.actor, number, payload, kept, allow_private_urls=settings.allow_private_urls
         )
 
     done = "Internal note added." if body["internal"] else "Reply sent to the reseller."
