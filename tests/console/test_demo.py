@@ -50,6 +50,10 @@ def test_seed_console(db: Database, tmp_path: Path) -> None:
                 .limit(1)
             ).one()
             assert last == ticket.status
+        assert dashboard.needs_rollup(session)
+    with db.transaction() as session:
+        assert dashboard.prepare(session) > 50  # eight weeks of days and more
+    with db.session() as session:
         board = dashboard.dashboard(session, dashboard.parse_range(None, None))
         assert board.opened_total >= CONSOLE_TICKETS - 4
         assert len([w for w in board.weeks if any(s.values[board.weeks.index(w)] for s in board.opened)]) >= 6

@@ -9,20 +9,21 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections import defaultdict
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from claimdesk.exceptions import ValidationFailed
-from claimdesk.models import Account, HistoryEntry, Message, Order, OrderProduct, Staff, Ticket, TicketProduct
+from claimdesk.models import Account, HistoryEntry, Message, Order, Staff, Ticket, TicketProduct
 from claimdesk.rules.catalogue import Reason
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import Outcome, TicketStatus
 from claimdesk.timefmt import rfc3339
+
+from . import rollups
 
 DEFAULT_WEEKS = 12
 MAX_DAYS = 3 * 366
@@ -78,26 +79,6 @@ def parse_range(since: str | None, until: str | None, *, today: dt.date | None =
     return DateRange(start, stop)
 
 
-# --- the SQL that differs between the two databases ------------------------------------------------
-
-
-def _postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _week(session: Session, column: Moment) -> sa.ColumnElement[str]:
-    """The Monday of the value's week, as YYYY-MM-DD."""
-    if _postgresql(session):
-        return sa.func.to_char(sa.func.date_trunc("week", column), "YYYY-MM-DD")
-    return sa.func.date(column, "weekday 0", "-6 days")
-
-
-def _seconds(session: Session, later: Moment, earlier: Moment) -> sa.ColumnElement[float]:
-    if _postgresql(session):
-        return sa.type_coerce(sa.extract("epoch", later - earlier), sa.Float)
-    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
-
-
 # --- the figures ---------------------------------------------------------------------------------
 
 
@@ -111,7 +92,7 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Durations:
-    """Nearest-rank median and 90th percentile in seconds, over ``count`` tickets."""
+    """Median and 90th percentile in seconds (nearest rank, to the histogram's 4.5 %), over ``count`` events."""
 
     count: int
     median: float | None
@@ -134,11 +115,11 @@ class RateRow:
 class Dashboard:
     range: DateRange
     weeks: list[dt.date]
-    opened: list[Series]  # per reason, stacked
-    backlog: list[Series]  # per status, at the end of each week
-    first_reply: Durations
-    solve: Durations
-    outcomes: dict[str, int]
+    opened: list[Series]  # tickets filed per week, per reason (stacked)
+    backlog: list[Series]  # open, pending, holding at the end of each week
+    first_reply: Durations  # from filing to the first public staff reply, for the replies given in the range
+    solve: Durations  # from filing to solved, for the solves in the range
+    outcomes: dict[str, int]  # the range's solves by outcome
     top_products: list[RateRow]
     top_accounts: list[RateRow]
 
@@ -147,201 +128,93 @@ class Dashboard:
         return sum(sum(s.values) for s in self.opened)
 
 
-def _in_range(column: Moment, period: DateRange) -> sa.ColumnElement[bool]:
-    return sa.and_(column >= period.start, column < period.end)
+def needs_rollup(session: Session, *, now: dt.datetime | None = None) -> bool:
+    """Whether a settled day is not rolled up yet (a read: most dashboards need no write at all)."""
+    first = rollups.first_day(session)
+    return first is not None and rollups.missing(session, first, now=now) > 0
 
 
-def opened_per_week(session: Session, period: DateRange, weeks: list[dt.date]) -> list[Series]:
-    week = _week(session, Ticket.created_at)
-    rows = session.execute(
-        sa.select(week, Ticket.reason, sa.func.count())
-        .where(_in_range(Ticket.created_at, period))
-        .group_by(week, Ticket.reason)
-    )
-    index = {w.isoformat(): i for i, w in enumerate(weeks)}
-    counts: dict[str, list[int]] = {}
-    for monday, reason, count in rows:
-        counts.setdefault(reason, [0] * len(weeks))[index[monday]] += int(count)
-    order = [r.value for r in Reason]
-    return [Series(reason, counts[reason]) for reason in sorted(counts, key=order.index)]
+def prepare(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Roll up every settled day not rolled up yet (a unit of work of its own, before the dashboard reads)."""
+    first = rollups.first_day(session)
+    if first is None:
+        return 0
+    return rollups.ensure(session, first, now=now)
 
 
-def backlog_per_week(session: Session, weeks: list[dt.date]) -> list[Series]:
-    """Tickets open, pending and holding at the end of each week (or now, for the current week).
-
-    Today's counts, minus every status change after each week's end: the changes are the history's
-    entries (each adds one to the status it made and takes one from the status it left), summed per week
-    in SQL, so the work grows with the range's changes, not with every ticket ever filed."""
-    now = session.execute(sa.select(Ticket.status, sa.func.count()).group_by(Ticket.status)).all()
-    current = {status: int(count) for status, count in now}
-    week = _week(session, HistoryEntry.at)
-    # The first week's end is a week after its Monday; changes before it stay in today's counts.
-    first_end = dt.datetime.combine(weeks[0] + dt.timedelta(days=7), dt.time(), dt.UTC)
-    moves = sa.and_(HistoryEntry.action.in_(("created", "status_changed")), HistoryEntry.at >= first_end)
-    left = HistoryEntry.details["from"].as_string()
-    added = session.execute(
-        sa.select(week, HistoryEntry.status, sa.func.count()).where(moves).group_by(week, HistoryEntry.status)
-    )
-    removed = session.execute(
-        sa.select(week, left, sa.func.count())
-        .where(moves, HistoryEntry.action == "status_changed")
-        .group_by(week, left)
-    )
-    delta: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for week_of, made, count in added:
-        delta[week_of][made] += int(count)
-    for week_of, left_status, count in removed:
-        if left_status is not None:
-            delta[week_of][left_status] -= int(count)
-    series = []
-    for status in BACKLOG:
-        values = []
-        for monday in weeks:
-            later = sum(d.get(status.value, 0) for w, d in delta.items() if w > monday.isoformat())
-            values.append(current.get(status.value, 0) - later)
-        series.append(Series(status.value, values))
+def _weekly(found: rollups.Totals, kind: str, weeks: list[dt.date]) -> dict[str, list[int]]:
+    index = {monday: i for i, monday in enumerate(weeks)}
+    series: dict[str, list[int]] = {}
+    for (k, key, monday), value in found.weekly.items():
+        if k == kind and monday in index:
+            series.setdefault(key, [0] * len(weeks))[index[monday]] += value
     return series
 
 
-def _percentiles(session: Session, seconds: sa.Subquery) -> Durations:
-    ranked = sa.select(
-        seconds.c.s,
-        sa.func.row_number().over(order_by=seconds.c.s).label("n"),
-        sa.func.count().over().label("c"),
-    ).subquery()
+def _durations(histogram: dict[str, int]) -> Durations:
+    counts = sorted((int(bucket), count) for bucket, count in histogram.items() if count > 0)
+    total = sum(count for _, count in counts)
+    if not total:
+        return Durations(0, None, None)
 
-    def at(share: float) -> sa.ColumnElement[float]:
-        return sa.func.min(sa.case((ranked.c.n >= ranked.c.c * share, ranked.c.s)))
+    def at(share: float) -> float:
+        rank, seen = math.ceil(share * total), 0
+        for bucket, count in counts:
+            seen += count
+            if seen >= rank:
+                return round(rollups.bucket_seconds(bucket))
+        return round(rollups.bucket_seconds(counts[-1][0]))
 
-    count, median, p90 = session.execute(sa.select(sa.func.count(), at(0.5), at(0.9)).select_from(ranked)).one()
-    # Whole seconds: SQLite's julianday arithmetic is off by microseconds.
-    return Durations(int(count), _whole(median), _whole(p90))
-
-
-def _whole(seconds: float | None) -> float | None:
-    return float(round(seconds)) if seconds is not None else None
+    return Durations(total, at(0.5), at(0.9))
 
 
-def first_reply_times(session: Session, period: DateRange) -> Durations:
-    """From filing to the first public staff reply, for the tickets filed in the range that have one."""
-    first = sa.func.min(Message.created_at)
-    seconds = (
-        sa.select(_seconds(session, first, sa.func.min(Ticket.created_at)).label("s"))
-        .select_from(Ticket)
-        .join(Message, Message.ticket_id == Ticket.id)
-        .where(_in_range(Ticket.created_at, period), Message.by_type == "staff", Message.internal.is_(False))
-        .group_by(Ticket.id)
-        .subquery()
-    )
-    return _percentiles(session, seconds)
-
-
-def solve_times(session: Session, period: DateRange) -> Durations:
-    """From filing to being solved (the last time), for the tickets filed in the range that are solved now."""
-    seconds = (
-        sa.select(_seconds(session, sa.func.max(HistoryEntry.at), sa.func.min(Ticket.created_at)).label("s"))
-        .select_from(Ticket)
-        .join(HistoryEntry, HistoryEntry.ticket_id == Ticket.id)
-        .where(
-            _in_range(Ticket.created_at, period),
-            Ticket.status == TicketStatus.SOLVED.value,
-            HistoryEntry.action == "status_changed",
-            HistoryEntry.status == TicketStatus.SOLVED.value,
-        )
-        .group_by(Ticket.id)
-        .subquery()
-    )
-    return _percentiles(session, seconds)
-
-
-def outcome_shares(session: Session, period: DateRange) -> dict[str, int]:
-    rows = session.execute(
-        sa.select(Ticket.outcome, sa.func.count())
-        .where(_in_range(Ticket.created_at, period), Ticket.outcome.is_not(None))
-        .group_by(Ticket.outcome)
-    )
-    found = {outcome: int(count) for outcome, count in rows}
-    return {o.value: found.get(o.value, 0) for o in Outcome}
-
-
-def _not_rejected() -> sa.ColumnElement[bool]:
-    return sa.or_(Ticket.outcome.is_(None), Ticket.outcome != Outcome.REJECTED.value)
-
-
-_PRODUCT = sa.func.coalesce(OrderProduct.code, OrderProduct.key)
-
-
-def _claimed(period: DateRange, key: sa.ColumnElement[Any]) -> sa.Subquery:
-    """Items claimed per ``key`` by the tickets filed in the range (rejected ones claim nothing)."""
-    return (
-        sa.select(key.label("key"), sa.func.sum(TicketProduct.amount).label("claimed"))
-        .select_from(Ticket)
-        .join(TicketProduct, TicketProduct.ticket_id == Ticket.id)
-        .join(OrderProduct, OrderProduct.id == TicketProduct.order_product_id)
-        .where(_in_range(Ticket.created_at, period), _not_rejected())
-        .group_by(key)
-        .subquery()
-    )
-
-
-def _ordered(period: DateRange, key: sa.ColumnElement[Any]) -> sa.Subquery:
-    """Items ordered per ``key`` on the orders placed in the range."""
-    return (
-        sa.select(key.label("key"), sa.func.sum(OrderProduct.amount).label("ordered"))
-        .select_from(Order)
-        .join(OrderProduct, OrderProduct.order_id == Order.id)
-        .where(_in_range(Order.created_at, period))
-        .group_by(key)
-        .subquery()
-    )
-
-
-def _ranked(
-    period: DateRange, claimed_key: sa.ColumnElement[Any], ordered_key: sa.ColumnElement[Any]
-) -> sa.Select[Any, Any, Any]:
-    claimed, ordered = _claimed(period, claimed_key), _ordered(period, ordered_key)
-    rate = sa.cast(claimed.c.claimed, sa.Float) / ordered.c.ordered
-    return (
-        sa.select(claimed.c.key, claimed.c.claimed, ordered.c.ordered)
-        .join(ordered, ordered.c.key == claimed.c.key)
-        .where(ordered.c.ordered > 0)
-        .order_by(rate.desc(), claimed.c.claimed.desc(), claimed.c.key)
-        .limit(TOP)
-    )
-
-
-def top_rates(session: Session, period: DateRange) -> tuple[list[RateRow], list[RateRow]]:
-    """The products (by code) and the accounts with the highest complaint rate: items claimed on the
-    tickets filed in the range over items ordered on the orders placed in it. Aggregates joined in SQL."""
-    products = [
-        RateRow(str(key), str(key), int(claimed), int(ordered))
-        for key, claimed, ordered in session.execute(_ranked(period, _PRODUCT, _PRODUCT))
+def _rates(claimed: dict[str, int], ordered: dict[str, int], labels: dict[str, str]) -> list[RateRow]:
+    rows = [
+        RateRow(key, labels.get(key, key), claimed[key], ordered[key])
+        for key in claimed
+        if claimed[key] > 0 and ordered.get(key, 0) > 0
     ]
-    ranked = _ranked(period, Ticket.account_id.expression, Order.account_id.expression).subquery()
-    accounts = [
-        RateRow(str(key), name, int(claimed), int(ordered))
-        for key, claimed, ordered, name in session.execute(
-            sa.select(ranked, Account.name).join(Account, Account.id == ranked.c.key)
-        )
-    ]
-    accounts.sort(key=lambda row: (-row.rate, -row.claimed, row.key))
-    return products, accounts
+    rows.sort(key=lambda row: (-row.rate, -row.claimed, row.key))
+    return rows[:TOP]
 
 
-def dashboard(session: Session, period: DateRange) -> Dashboard:
+def dashboard(session: Session, period: DateRange, *, now: dt.datetime | None = None) -> Dashboard:
+    """The figures of the range from the rollups (``prepare`` first) and today's rows."""
     weeks = period.weeks()
-    products, accounts = top_rates(session, period)
+    found = rollups.totals(session, period.since, period.until, now=now)
+    reasons = [r.value for r in Reason]
+    opened = _weekly(found, "opened", weeks)
+    first = rollups.first_day(session) or period.since
+    moved = rollups.totals(session, min(first, period.since), period.until, now=now, kinds=("moved",))
+    backlog = []
+    for status in BACKLOG:
+        values = []
+        for monday in weeks:
+            values.append(sum(v for (_, key, w), v in moved.weekly.items() if key == status.value and w <= monday))
+        backlog.append(Series(status.value, values))
+    accounts = found.of("claimed_account")
+    top_ids = [int(key) for key in accounts]
+    names = (
+        {str(i): n for i, n in session.execute(sa.select(Account.id, Account.name).where(Account.id.in_(top_ids)))}
+        if top_ids
+        else {}
+    )
+    outcomes = found.of("outcome")
     return Dashboard(
         range=period,
         weeks=weeks,
-        opened=opened_per_week(session, period, weeks),
-        backlog=backlog_per_week(session, weeks),
-        first_reply=first_reply_times(session, period),
-        solve=solve_times(session, period),
-        outcomes=outcome_shares(session, period),
-        top_products=products,
-        top_accounts=accounts,
+        opened=[Series(reason, opened[reason]) for reason in sorted(opened, key=reasons.index)],
+        backlog=backlog,
+        first_reply=_durations(found.of("first_reply")),
+        solve=_durations(found.of("solve")),
+        outcomes={o.value: outcomes.get(o.value, 0) for o in Outcome},
+        top_products=_rates(found.of("claimed_product"), found.of("ordered_product"), {}),
+        top_accounts=_rates(accounts, found.of("ordered_account"), names),
     )
+
+
+def _in_range(column: Moment, period: DateRange) -> sa.ColumnElement[bool]:
+    return sa.and_(column >= period.start, column < period.end)
 
 
 # --- the CSV export ------------------------------------------------------------------------------

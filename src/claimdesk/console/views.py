@@ -307,6 +307,8 @@ async def dashboard_page(request: Request, identity: StaffPage) -> Response:  # 
     """Charts over a date range, each linking to the queue filtered to what it shows."""
     web = web_state(request)
     since, until = request.query_params.get("since"), request.query_params.get("until")
+    if await run_in_threadpool(web.db.read, dashboard.needs_rollup):
+        await run_in_threadpool(web.db.write, dashboard.prepare)
     context = await run_in_threadpool(web.db.read, _dashboard_context, since, until)
     context["reason_labels"] = {r.value: r.info.label for r in Reason}
     return render(request, "console/dashboard.html", context, status=422 if context["errors"] else 200)

@@ -2,6 +2,7 @@
 
 from .accounts import Account, ApiKey, Staff
 from .base import Base, utcnow
+from .console import DashboardPeriod, DashboardRollup
 from .events import Event, Job
 from .orders import Order, OrderProduct
 from .tickets import EvidenceFile, HistoryEntry, Message, Ticket, TicketProduct
@@ -12,6 +13,8 @@ __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "DashboardPeriod",
+    "DashboardRollup",
     "Event",
     "EventDispatch",
     "EvidenceFile",

@@ -94,6 +94,7 @@ class Message(IdMixin, CreatedMixin, Base):
     """A reply in a ticket's thread. Internal notes are staff-only and never reach resellers."""
 
     __tablename__ = "messages"
+    __table_args__ = (sa.Index("ix_messages_created_at", "created_at"),)  # the dashboard's first replies per day
 
     ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(sa.Text)

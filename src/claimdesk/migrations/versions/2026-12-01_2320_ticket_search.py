@@ -1,4 +1,4 @@
-"""full-text search over tickets, kept by triggers; indexes for the staff console's lookups and dashboard
+"""full-text search over tickets, kept by triggers; the dashboard's rollups; indexes for the console
 
 Revision ID: e11c0a50f7a1
 Revises: d11e0b5e55a1 (web users; this branch merged web, first written on 25c6fd1c5bc6)
@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from claimdesk.models.base import UTCDateTime
 
 revision: str = "e11c0a50f7a1"
 down_revision: str | None = "d11e0b5e55a1"
@@ -114,6 +116,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_created_at", ["created_at"], unique=False)
     with op.batch_alter_table("ticket_history", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_history_at", ["at"], unique=False)
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_created_at", ["created_at"], unique=False)
+    # The dashboard's rollups of whole hours, days and weeks (filled when first asked for; events never change).
+    op.create_table(
+        "dashboard_rollups",
+        sa.Column("period", sa.String(length=4), nullable=False),
+        sa.Column("start", UTCDateTime(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("period", "start", "kind", "key", name=op.f("pk_dashboard_rollups")),
+    )
+    op.create_table(
+        "dashboard_periods",
+        sa.Column("period", sa.String(length=4), nullable=False),
+        sa.Column("start", UTCDateTime(), nullable=False),
+        sa.Column("rolled_up_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("period", "start", name=op.f("pk_dashboard_periods")),
+    )
     statements = SQLITE if op.get_bind().dialect.name == "sqlite" else POSTGRESQL
     connection = op.get_bind()
     for statement in statements:
@@ -132,6 +153,10 @@ def downgrade() -> None:
             op.execute(sa.text(f"DROP FUNCTION ticket_search_{name}_inserted()"))
         op.execute(sa.text("DROP TABLE ticket_search"))
         op.execute(sa.text("DROP FUNCTION ticket_search_words(text)"))
+    op.drop_table("dashboard_periods")
+    op.drop_table("dashboard_rollups")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_created_at")
     with op.batch_alter_table("ticket_history", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_history_at")
     with op.batch_alter_table("orders", schema=None) as batch_op:
