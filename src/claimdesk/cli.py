@@ -187,10 +187,12 @@ def serve(
     upgrade(settings.database_url)
     database = Database(settings.database_url, echo=settings.sql_echo, pool_size=settings.database_pool_size)
     if demo:
-        from .demo import seed
+        from .demo import seed, seed_console
+        from .files.storage import get_storage
 
         with database.transaction() as session:
             creds = seed(session)
+            seed_console(session, get_storage(settings), thumbnail_px=settings.thumbnail_px)
         base = f"http://{host}:{port}"
         # The demo runs on plain HTTP: session cookies without Secure, unless the setting was given.
         if "secure_cookies" not in settings.model_fields_set:

@@ -240,7 +240,8 @@ def test_odd_path_parameters(fuzzed: Fuzzed, method: str, path: str) -> None:
                 assert str(response.status_code) in operation.spec["responses"], (value[:50], response.status_code)
             if is_web_path(sent.partition("?")[0]):
                 # ".." took the request out of the API, to the web UI's home ("/"): a page answers there.
-                assert response.headers["content-type"].startswith("text/html"), (value[:50], sent)
+                page = response.headers.get("content-type", "").startswith("text/html")
+                assert page or response.status_code == 303, (value[:50], sent, response.status_code)
                 continue
             body = response.json() if response.content else {}
             if response.status_code >= 400:

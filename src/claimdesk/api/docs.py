@@ -13,7 +13,7 @@ from claimdesk.api.answers import Error
 from claimdesk.orders.schemas import OrderIn, OrderStatusIn
 from claimdesk.rules.catalogue import Reason
 from claimdesk.rules.codes import Code, codes_markdown
-from claimdesk.rules.fields import LINE_PATTERN, MAX_INT
+from claimdesk.rules.fields import LINE_PATTERN, MAX_INT, MAX_SEARCH
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.schemas import GUIDE_EXAMPLE, MessageIn, StaffMessageIn, TicketIn
 from claimdesk.validation import MAX_PAGE
@@ -109,6 +109,7 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "account": _ID,
     "assignee": {"oneOf": [_ID, {"type": "string", "enum": ["me", "none"]}]},
     "sort": {"type": "string", "enum": ["newest", "waiting"]},
+    "q": {"type": "string", "pattern": LINE_PATTERN, "maxLength": MAX_SEARCH},
 }
 
 

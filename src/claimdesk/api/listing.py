@@ -14,6 +14,13 @@ from claimdesk.tickets.listing import ListQuery
 
 Limit = Annotated[str | None, Query(description="1 to 200, default 50")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+SearchText = Annotated[
+    str | None,
+    Query(
+        description="search: a ticket number, ticket id, order id or product code, or words of the description "
+        "and messages (each a prefix, all required); exact number and ids first"
+    ),
+]
 
 
 def ticket_list_query(

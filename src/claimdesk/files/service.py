@@ -280,6 +280,17 @@ def attach_uploads(session: Session, account_id: int, external_id: str, upload: 
     return ticket_view(session, ticket, Audience.RESELLER)
 
 
+def add_message_files(
+    session: Session, ticket_id: int, message_id: int, kept: list[tuple[str | None, StoredContent]]
+) -> None:
+    """Files already checked and stored (a staff member's upload with a reply or note) on a new message."""
+    for position, (filename, content) in enumerate(kept):
+        file = EvidenceFile(ticket_id=ticket_id, message_id=message_id, position=position, filename=filename)
+        _fill(file, content)
+        session.add(file)
+    session.flush()
+
+
 # --- downloads ---
 
 

@@ -2,6 +2,7 @@
 
 from .accounts import Account, ApiKey, Staff
 from .base import Base, utcnow
+from .console import DashboardPeriod, DashboardRollup
 from .events import Event, Job
 from .orders import Order, OrderProduct
 from .tickets import FILE_PENDING, EvidenceFile, HistoryEntry, Message, Ticket, TicketProduct
@@ -13,6 +14,8 @@ __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "DashboardPeriod",
+    "DashboardRollup",
     "Event",
     "EventDispatch",
     "EvidenceFile",

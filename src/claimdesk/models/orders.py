@@ -15,6 +15,8 @@ class Order(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "external_id", name="uq_orders_account_external"),
         sa.Index("ix_orders_account_reference", "account_id", "reference"),
+        sa.Index("ix_orders_external_id", "external_id"),  # the staff console's search for an order id
+        sa.Index("ix_orders_created_at", "created_at"),  # the dashboard's complaint rates over a range
     )
 
     account_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("accounts.id"))

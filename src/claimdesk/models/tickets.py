@@ -26,6 +26,9 @@ class Ticket(IdMixin, CreatedMixin, Base):
         sa.UniqueConstraint("account_id", "external_id", name="uq_tickets_account_external"),
         sa.Index("ix_tickets_account_updated", "account_id", "updated_at"),
         sa.Index("ix_tickets_status_waiting", "status", "waiting_since"),
+        # The staff console: a search for a reseller's ticket id across accounts, and the dashboard's ranges.
+        sa.Index("ix_tickets_external_id", "external_id"),
+        sa.Index("ix_tickets_created_at", "created_at"),
     )
 
     account_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("accounts.id"))
@@ -97,6 +100,7 @@ class Message(IdMixin, CreatedMixin, Base):
     """A reply in a ticket's thread. Internal notes are staff-only and never reach resellers."""
 
     __tablename__ = "messages"
+    __table_args__ = (sa.Index("ix_messages_created_at", "created_at"),)  # the dashboard's first replies per day
 
     ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(sa.Text)
@@ -110,6 +114,7 @@ class HistoryEntry(IdMixin, Base):
     """What happened to a ticket, by whom and when. ``details`` holds from/assignee/previous_resolution."""
 
     __tablename__ = "ticket_history"
+    __table_args__ = (sa.Index("ix_ticket_history_at", "at"),)  # the dashboard's backlog over time
 
     ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     action: Mapped[str] = mapped_column(sa.String(20))

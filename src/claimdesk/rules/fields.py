@@ -21,6 +21,8 @@ _CONTROL_SINGLE_LINE = re.compile(f"[{_CONTROL_CHARS_SINGLE_LINE}]")
 # The same rule for the OpenAPI document (JSON Schema patterns read these escapes alike).
 TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
 LINE_PATTERN = f"^[^{_CONTROL_CHARS_SINGLE_LINE}]*$"
+# The longest search text (the staff list's q).
+MAX_SEARCH = 200
 
 # Python's \s is exactly str.isspace, every Unicode space included.
 _SPACE = re.compile(r"\s")

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from claimdesk.api.answers import StaffTicket, StaffTicketList
 from claimdesk.api.deps import JsonBody, ServicesDep, StaffDep
 from claimdesk.api.docs import STAFF_MESSAGE_BODY, answers, body_of
-from claimdesk.api.listing import StaffListQueryDep
+from claimdesk.api.listing import SearchText, StaffListQueryDep
+from claimdesk.console import search
 from claimdesk.tickets import lifecycle, lookup
 from claimdesk.tickets.presenter import Audience, ticket_view, ticket_views
 from claimdesk.tickets.schemas import AssignIn, StatusChangeIn
-
-from . import service
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 
@@ -34,12 +33,14 @@ ASSIGN_BODY = body_of(AssignIn, {"assignee": "me"})
 @router.get(
     "/tickets", response_model=None, responses=answers(StaffTicketList, "A page of tickets.", 401, 403, 422, 429)
 )
-def list_tickets(actor: StaffDep, services: ServicesDep, params: StaffListQueryDep) -> JSONResponse:
-    """Every account's tickets, newest first or as the work queue (sort=waiting), a page at a time."""
-    query = service.parse_staff_query(actor, params)
+def list_tickets(
+    actor: StaffDep, services: ServicesDep, params: StaffListQueryDep, q: SearchText = None
+) -> JSONResponse:
+    """Every account's tickets, newest first or as the work queue (sort=waiting), a page at a time; `q` searches."""
+    query, found = search.parse_staff_search(actor, params, q=q)
 
     def unit(session: Session) -> dict[str, Any]:
-        tickets, next_cursor = service.list_staff_tickets(session, query)
+        tickets, next_cursor = search.list_or_search(session, query, found)
         return {"tickets": ticket_views(session, tickets, Audience.STAFF), "next_cursor": next_cursor}
 
     return JSONResponse(services.db.read(unit))

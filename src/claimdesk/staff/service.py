@@ -125,12 +125,23 @@ def parse_staff_query(actor: Actor, query: StaffListQuery) -> StaffQuery:
     return StaffQuery(filters, size, sort, older, before, after)
 
 
-def list_staff_tickets(session: Session, query: StaffQuery) -> tuple[list[Ticket], str | None]:
-    if query.sort is Sort.NEWEST and query.created_before is None:
-        return list_tickets(session, query.filters, query.limit, query.before)
+def staff_filtered(query: StaffQuery) -> sa.Select[Ticket]:
+    """The tickets matching the query's filters (its age included), in no particular order."""
     select = filtered_tickets(query.filters)
     if query.created_before is not None:
         select = select.where(Ticket.created_at < query.created_before)
+    return select
+
+
+def list_staff_tickets(
+    session: Session, query: StaffQuery, restrict: sa.ColumnElement[bool] | None = None
+) -> tuple[list[Ticket], str | None]:
+    """A page in the query's order; ``restrict`` narrows it further (the console's search)."""
+    if query.sort is Sort.NEWEST and query.created_before is None and restrict is None:
+        return list_tickets(session, query.filters, query.limit, query.before)
+    select = staff_filtered(query)
+    if restrict is not None:
+        select = select.where(restrict)
     if query.sort is Sort.NEWEST:
         select = select.order_by(Ticket.id.desc())
         if query.before is not None:

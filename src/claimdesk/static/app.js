@@ -21,7 +21,8 @@
   function describe(date, now) {
     var seconds = Math.round((date.getTime() - now) / 1000);
     var size = Math.abs(seconds);
-    if (size < 45) { return "just now"; }
+    // Under a minute, Intl would say "this minute" (a count of 0 minutes).
+    if (size < 60) { return "just now"; }
     for (var i = 0; i < UNITS.length; i++) {
       if (size >= UNITS[i][1]) {
         return relative.format(Math.trunc(seconds / UNITS[i][1]), UNITS[i][0]);

@@ -1,0 +1,137 @@
+"""GET /staff/tickets?q=: the full-text index kept by triggers, exact hits first, filters and pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from claimdesk.db import Database
+from claimdesk.migrate import alembic_config
+from tests.factories import new_order, new_reseller, new_ticket
+from tests.lifecycle.support import World, world
+
+SEARCH_REVISION = "e11c0a50f7a1"
+
+
+def found(w: World, q: str, **params: Any) -> list[int]:
+    response = w.client.get("/staff/tickets", params={"q": q, **params}, headers=w.staff.headers)
+    assert response.status_code == 200, response.text
+    return [t["number"] for t in response.json()["tickets"]]
+
+
+class TestSearch:
+    def test_finds_by_every_field(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        torn = w.ticket(id="complaint-77", description="Two banners arrived torn at the edges")
+        other = w.flyer_ticket("color")
+        assert found(w, "complaint-77") == [torn["number"]]
+        assert found(w, str(torn["number"]))[0] == torn["number"]
+        assert found(w, f"#{torn['number']}")[0] == torn["number"]
+        assert set(found(w, w.order["id"])) == {torn["number"], other["number"]}
+        assert found(w, "banner-510") == [torn["number"]]  # the product code of the first line
+        assert found(w, "flyer-a5") == [other["number"]]
+        assert found(w, "TORN edges") == [torn["number"]]  # case-insensitive, every word required
+        assert found(w, "edg") == [torn["number"]]  # a prefix
+        assert found(w, "torn purple") == []
+        assert found(w, "!!!") == []
+
+    def test_messages_and_notes_are_indexed_in_their_transaction(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        ticket = w.ticket()
+        path = f"/staff/tickets/{ticket['number']}/messages"
+        assert client.post(path, json={"body": "Courier Zebrafish lost it"}, headers=w.staff.headers).is_success
+        assert found(w, "zebrafish") == [ticket["number"]]
+        note = {"body": "Internal: ask warehouse Quokka", "internal": True}
+        assert client.post(path, json=note, headers=w.staff.headers).is_success
+        assert found(w, "quokka") == [ticket["number"]]
+        reply = client.post(
+            f"/tickets/{ticket['id']}/messages", json={"body": "Pelican photos attached"}, headers=w.reseller.headers
+        )
+        assert reply.is_success
+        moved = w.move(ticket["number"], "holding", message="Please send an Axolotl picture")
+        assert moved.status_code == 200, moved.text
+        assert found(w, "pelican") == found(w, "axolotl") == [ticket["number"]]
+
+    def test_exact_hits_come_first_then_the_usual_order(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        mentions = [w.flyer_ticket(reason) for reason in ("color", "dimensions", "other")]
+        for ticket in mentions:
+            body = {"body": "see order order-special and ticket special"}
+            assert client.post(
+                f"/staff/tickets/{ticket['number']}/messages", json=body, headers=w.staff.headers
+            ).is_success
+        special = w.flyer_ticket("dirty")
+        # Filed last, so newest first it would come first anyway: compare with a ticket named exactly.
+        named = w.ticket(id="special", description="nothing to see")
+        numbers = found(w, "special")
+        assert numbers[0] == named["number"]
+        assert numbers[1:] == sorted({t["number"] for t in mentions}, reverse=True)
+        assert special["number"] not in numbers
+
+    def test_filters_and_pages_each_ticket_once(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        smudged = [w.flyer_ticket(reason) for reason in ("color", "dirty", "dimensions", "print-quality", "other")]
+        for ticket in smudged:
+            note = {"body": f"smudge on ticket {ticket['id']}", "internal": True}
+            assert client.post(
+                f"/staff/tickets/{ticket['number']}/messages", json=note, headers=w.staff.headers
+            ).is_success
+        named = w.ticket(id="smudge", description="named after the word")
+        assert found(w, "smudge", reason="dirty") == [smudged[1]["number"]]
+        pages: list[list[int]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"q": "smudge", "limit": 2, "sort": "waiting"}
+            if cursor:
+                params["cursor"] = cursor
+            page = client.get("/staff/tickets", params=params, headers=w.staff.headers).json()
+            pages.append([t["number"] for t in page["tickets"]])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        # The exact hit first, then the others oldest waiting first, each once, two to a page.
+        assert [n for p in pages for n in p] == [named["number"]] + [t["number"] for t in smudged]
+        assert all(len(p) == 2 for p in pages)
+
+    def test_other_accounts_tickets_are_found_too(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        other = new_reseller(db)
+        theirs = new_ticket(client, other, new_order(client, other), description="Grommets missing")
+        assert found(w, "grommets") == [theirs["number"]]
+        assert found(w, "grommets", account=str(w.reseller.id)) == []
+
+    def test_invalid_q_is_reported_with_the_other_mistakes(self, client: httpx.Client, db: Database) -> None:
+        w = world(client, db)
+        response = client.get("/staff/tickets", params={"q": "x" * 201, "limit": 0}, headers=w.staff.headers)
+        assert response.status_code == 422
+        assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [
+            ("limit", "out_of_range"),
+            ("q", "too_long"),
+        ]
+        control = client.get("/staff/tickets", params={"q": "a\x01b"}, headers=w.staff.headers)
+        assert control.status_code == 422
+        assert control.json()["errors"][0]["code"] == "invalid_text"
+
+
+def test_the_migration_backfills_existing_tickets(client: httpx.Client, db: Database) -> None:
+    """Down to the revision before the index, a ticket written then, and up again: the backfill finds it."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    w = world(client, db)
+    ticket = w.ticket(description="Backfilled walrus")
+    assert client.post(
+        f"/staff/tickets/{ticket['number']}/messages", json={"body": "a narwhal note"}, headers=w.staff.headers
+    ).is_success
+    config = alembic_config(db.url)
+    before = ScriptDirectory.from_config(config).get_revision(SEARCH_REVISION).down_revision
+    assert isinstance(before, str)
+    command.downgrade(config, before)
+    with db.engine.connect() as connection:
+        tables = sa.inspect(connection).get_table_names()
+    assert "ticket_search" not in tables
+    command.upgrade(config, "head")
+    assert found(w, "walrus narwhal") == [ticket["number"]]
+    assert found(w, "banner") == [ticket["number"]]
