@@ -7,6 +7,11 @@ Run by hand (the machine should be otherwise idle):
 
 Both servers run as separate processes (uvicorn, one worker each); the load comes from wrk (C, its own
 process) with bench/tickets.lua, 2 threads and 32 connections. Prints one line per server and the ratio.
+
+Beside the rate, each line gives the server's CPU time per request (user + system, all its threads, read from
+/proc during the run). On a machine that is doing other work the rates drift with the load, while CPU time per
+request mostly does not: ``cpu ratio`` (bare's CPU per request / claimdesk's) is the figure to compare between
+commits when the machine cannot be had idle.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -68,6 +74,28 @@ def wrk(url: str, seconds: int, key: str, run: str, *, spread: int = 1, order_of
     return {k: float(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
 
 
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in the process group (threads included)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # fields after the name: state ppid pgrp ... utime(11) stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def measured(server: subprocess.Popen[bytes], run: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """wrk's result for ``run`` plus the server's CPU time per request in microseconds."""
+    before = group_cpu_seconds(server.pid)
+    result = run()
+    used = group_cpu_seconds(server.pid) - before
+    return {**result, "cpu_us": used / max(result["requests"], 1) * 1e6}
+
+
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -98,7 +126,7 @@ def bench_bare(workdir: Path, seconds: int) -> dict[str, float]:
     try:
         time.sleep(1.0)
         wait_up("http://127.0.0.1:8101/")
-        return wrk("http://127.0.0.1:8101/tickets", seconds, "none", "bare")
+        return measured(server, lambda: wrk("http://127.0.0.1:8101/tickets", seconds, "none", "bare"))
     finally:
         stop(server)
 
@@ -152,7 +180,7 @@ def bench_claimdesk(url: str, workdir: Path, seconds: int, expected_rate: float,
             wrk("http://127.0.0.1:8102/tickets", 3, key, "warm", spread=spread, order_offset=WARM_UP_ORDERS)
             with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
                 conn.execute("ANALYZE")
-        return wrk("http://127.0.0.1:8102/tickets", seconds, key, "cd", spread=spread)
+        return measured(server, lambda: wrk("http://127.0.0.1:8102/tickets", seconds, key, "cd", spread=spread))
     finally:
         stop(server)
 
@@ -180,6 +208,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     postgres = PostgresServer().start() if args.database == "postgresql" else None
     ratios = []
+    cpu_ratios = []
     try:
         for round_number in range(1, args.rounds + 1):
             workdir = Path(tempfile.mkdtemp(prefix="claimdesk-bench-"))
@@ -197,16 +226,19 @@ def main() -> None:
             for name, result in (("bare ASGI + sqlite3", bare), (f"claimdesk on {args.database}", ours)):
                 print(
                     f"{name:26s} {rate(result):8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
-                    f"p99 {result['p99_ms']:6.2f} ms  non-2xx {result['non2xx']:.0f}  "
+                    f"p99 {result['p99_ms']:6.2f} ms  cpu {result['cpu_us']:6.0f} us/req  "
+                    f"non-2xx {result['non2xx']:.0f}  "
                     f"socket errors {result['errors']:.0f}"
                 )
             ratios.append(rate(ours) / rate(bare))
-            print(f"claimdesk / bare = {ratios[-1]:.3f}", flush=True)
+            cpu_ratios.append(bare["cpu_us"] / ours["cpu_us"])
+            print(f"claimdesk / bare = {ratios[-1]:.3f}  cpu ratio = {cpu_ratios[-1]:.3f}", flush=True)
     finally:
         if postgres is not None:
             postgres.stop()
     if args.rounds > 1:
         print(f"median claimdesk / bare over {args.rounds} rounds = {statistics.median(ratios):.3f}")
+        print(f"median cpu ratio over {args.rounds} rounds = {statistics.median(cpu_ratios):.3f}")
 
 
 def rate(result: dict[str, float]) -> float:
