@@ -1,4 +1,5 @@
-"""The reseller portal's pages: the home, the account's orders and tickets (lists)."""
+"""The reseller portal's pages: the home, the account's orders and tickets (lists), a ticket with its reply form,
+and the account's evidence files."""
 
 from __future__ import annotations
 
@@ -6,18 +7,26 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from claimdesk.console import uploads
+from claimdesk.exceptions import Conflict, ValidationFailed
+from claimdesk.files import service as files
+from claimdesk.files.endpoints import send_file
+from claimdesk.files.storage import get_storage
 from claimdesk.orders.service import list_orders
-from claimdesk.rules.catalogue import REASONS
+from claimdesk.rules.catalogue import REASONS, Reason
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.listing import ListQuery, TicketFilter, list_problems, list_tickets
-from claimdesk.tickets.presenter import Audience, ticket_views
+from claimdesk.tickets.lookup import reseller_ticket
+from claimdesk.tickets.presenter import Audience, ticket_view, ticket_views
 from claimdesk.web.deps import ResellerPage, web_router
 from claimdesk.web.forms import form_errors
-from claimdesk.web.render import render
+from claimdesk.web.render import flash, render
+from claimdesk.web.sessions import Identity
 from claimdesk.web.state import web_state
 
 router = web_router(tags=["portal"])
@@ -101,3 +110,103 @@ async def portal_tickets(
     filters = replace(filters, account_id=identity.account_id)
     context = await run_in_threadpool(web_state(request).db.read, _tickets, filters, size, before)
     return render(request, "portal/tickets.html", {**base, **context, "errors": []})
+
+
+# --- one ticket -----------------------------------------------------------------------------------
+
+
+def _ticket(session: Session, account_id: int, ticket_id: str) -> dict[str, Any]:
+    ticket = reseller_ticket(session, account_id, ticket_id)
+    view = ticket_view(session, ticket, Audience.RESELLER)
+    return {
+        "ticket": view,
+        "reason": Reason(ticket.reason).info.label,
+        "solved": TicketStatus(ticket.status).is_solved,
+    }
+
+
+async def _ticket_page(
+    request: Request,
+    identity: Identity,
+    ticket_id: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    assert identity.account_id is not None
+    context = await run_in_threadpool(web_state(request).db.read, _ticket, identity.account_id, ticket_id)
+    context.update(errors=errors or [], form=form or {})
+    return render(request, "portal/ticket.html", context, status=status)
+
+
+@router.get("/portal/tickets/{ticket_id}")
+async def portal_ticket(request: Request, ticket_id: str, identity: ResellerPage) -> Response:
+    """One of the account's tickets: status, lines, evidence, history, the conversation and the reply form."""
+    return await _ticket_page(request, identity, ticket_id)
+
+
+def _field(loc: str) -> str:
+    return uploads.FIELD if loc.startswith(uploads.FIELD) else "body"
+
+
+@router.post("/portal/tickets/{ticket_id}/reply")
+async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage) -> Response:
+    """The reseller's reply with optional photos: the API's lifecycle (a holding ticket moves to pending)."""
+    form = await request.form()
+    text = str(form.get("body") or "")
+    body: dict[str, object] = {"body": text}
+    web = web_state(request)
+    settings = web.settings
+    # An unknown ticket is the 404 page before the photos are read.
+    assert identity.account_id is not None
+    await run_in_threadpool(web.db.read, reseller_ticket, identity.account_id, ticket_id)
+    picked = [f for f in form.getlist(uploads.FIELD) if isinstance(f, UploadFile) and f.filename]
+    photos: list[uploads.Photo] = []
+    try:
+        photos = await run_in_threadpool(
+            uploads.check_photos, picked, max_bytes=settings.max_file_bytes, thumbnail_px=settings.thumbnail_px
+        )
+        kept = await run_in_threadpool(uploads.keep_photos, get_storage(settings), photos)
+    except ValidationFailed as exc:
+        errors = [{"field": _field(p.loc), "message": p.message} for p in exc.problems]
+        return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=422)
+    finally:
+        uploads.close(photos)
+        await form.close()  # the uploads' temporary files
+
+    def change(session: Session) -> object:
+        return uploads.reseller_reply_with_photos(
+            session, identity.actor, ticket_id, body, kept, allow_private_urls=settings.allow_private_urls
+        )
+
+    try:
+        await run_in_threadpool(web.db.write, change)
+    except ValidationFailed as exc:
+        errors = [{"field": _field(p.loc), "message": p.message} for p in exc.problems]
+        return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=422)
+    except Conflict as exc:
+        errors = [{"field": "body", "message": exc.message}]
+        return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=409)
+    done = "Your reply was sent." + (f" {len(kept)} photo(s) attached." if kept else "")
+    return flash(request, RedirectResponse(f"/portal/tickets/{ticket_id}", status_code=303), done, "success")
+
+
+@router.get("/portal/files/{file_id}")
+async def portal_file(request: Request, file_id: str, identity: ResellerPage) -> Response:
+    """An evidence file of the account's tickets; another account's answers the 404 page."""
+    services = request.app.state.services
+    download = await run_in_threadpool(
+        services.db.read, files.find_download, file_id, account_id=identity.account_id, thumbnail=False
+    )
+    return send_file(services, download)
+
+
+@router.get("/portal/files/{file_id}/thumbnail")
+async def portal_file_thumbnail(request: Request, file_id: str, identity: ResellerPage) -> Response:
+    """An evidence image's thumbnail, for the account's own files."""
+    services = request.app.state.services
+    download = await run_in_threadpool(
+        services.db.read, files.find_download, file_id, account_id=identity.account_id, thumbnail=True
+    )
+    return send_file(services, download)
