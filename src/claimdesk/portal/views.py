@@ -188,7 +188,8 @@ async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage)
     except Conflict as exc:
         errors = [{"field": "body", "message": exc.message}]
         return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=409)
-    done = "Your reply was sent." + (f" {len(kept)} photo(s) attached." if kept else "")
+    attached = {0: "", 1: " 1 photo attached."}.get(len(kept), f" {len(kept)} photos attached.")
+    done = f"Your reply was sent.{attached}"
     return flash(request, RedirectResponse(f"/portal/tickets/{ticket_id}", status_code=303), done, "success")
 
 
