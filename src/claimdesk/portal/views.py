@@ -186,7 +186,8 @@ async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage)
         errors = [{"field": _field(p.loc), "message": p.message} for p in exc.problems]
         return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=422)
     except Conflict as exc:
-        errors = [{"field": "body", "message": exc.message}]
+        # A solved ticket's page has no reply box: the summary links to its resolution instead.
+        errors = [{"field": "resolution", "message": exc.message}]
         return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=409)
     attached = {0: "", 1: " 1 photo attached."}.get(len(kept), f" {len(kept)} photos attached.")
     done = f"Your reply was sent.{attached}"
