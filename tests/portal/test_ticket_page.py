@@ -71,6 +71,8 @@ def test_ticket_page_reply_files_and_tenancy(client: httpx.Client, db: Database)
     thumbnail = client.get(f"/portal/files/{file_id}/thumbnail")
     assert thumbnail.status_code == 200
     assert thumbnail.headers["content-type"].startswith("image/")
+    assert thumbnail.headers["cache-control"] == "private, no-cache"
+    assert thumbnail.headers["content-security-policy"] == "default-src 'none'; sandbox"
 
     assert client.get(f"/portal/tickets/{other['id']}").status_code == 404
     assert client.get("/portal/tickets/nope").status_code == 404

@@ -146,6 +146,14 @@ async def portal_ticket(request: Request, ticket_id: str, identity: ResellerPage
     return await _ticket_page(request, identity, ticket_id)
 
 
+def _send(services: Any, download: files.Download) -> Response:
+    response = send_file(services, download)
+    # The API's answer, but checked again on every view: a shared browser, after its person signs out, must
+    # not show the next person the account's photos from its cache.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 def _field(loc: str) -> str:
     return uploads.FIELD if loc.startswith(uploads.FIELD) else "body"
 
@@ -201,7 +209,7 @@ async def portal_file(request: Request, file_id: str, identity: ResellerPage) ->
     download = await run_in_threadpool(
         services.db.read, files.find_download, file_id, account_id=identity.account_id, thumbnail=False
     )
-    return send_file(services, download)
+    return _send(services, download)
 
 
 @router.get("/portal/files/{file_id}/thumbnail")
@@ -211,4 +219,4 @@ async def portal_file_thumbnail(request: Request, file_id: str, identity: Resell
     download = await run_in_threadpool(
         services.db.read, files.find_download, file_id, account_id=identity.account_id, thumbnail=True
     )
-    return send_file(services, download)
+    return _send(services, download)
