@@ -1,4 +1,4 @@
-"""Photos a staff member uploads with a reply or an internal note on the desk.
+"""Photos uploaded with a message from a page: a staff reply or note on the desk, a reseller's reply in the portal.
 
 Checked by their content like every evidence file (``claimdesk.files.content``: a real image or PDF, within
 the size limit), stored before the unit of work, and attached to the new message inside it.
@@ -98,6 +98,14 @@ def close(photos: Sequence[Photo]) -> None:
         photo.body.close()
 
 
+def _attach_to_newest(session: Session, ticket: Ticket, kept: list[tuple[str | None, StoredContent]]) -> None:
+    if kept:
+        # The ticket is locked for the rest of the unit of work: its newest message is the one just added.
+        message_id = session.scalar(sa.select(sa.func.max(Message.id)).where(Message.ticket_id == ticket.id))
+        assert message_id is not None
+        add_message_files(session, ticket.id, message_id, kept)
+
+
 def reply_with_photos(
     session: Session,
     actor: Actor,
@@ -109,9 +117,20 @@ def reply_with_photos(
 ) -> Ticket:
     """The lifecycle's staff message, with the stored photos on it, in one unit of work."""
     ticket = lifecycle.add_staff_message(session, actor, number, body, allow_private_urls=allow_private_urls)
-    if kept:
-        # The ticket is locked for the rest of the unit of work: its newest message is the one just added.
-        message_id = session.scalar(sa.select(sa.func.max(Message.id)).where(Message.ticket_id == ticket.id))
-        assert message_id is not None
-        add_message_files(session, ticket.id, message_id, kept)
+    _attach_to_newest(session, ticket, kept)
+    return ticket
+
+
+def reseller_reply_with_photos(
+    session: Session,
+    actor: Actor,
+    external_id: str,
+    body: dict[str, object],
+    kept: list[tuple[str | None, StoredContent]],
+    *,
+    allow_private_urls: bool,
+) -> Ticket:
+    """The lifecycle's reseller message (holding -> pending), with the stored photos on it, in one unit of work."""
+    ticket = lifecycle.add_reseller_message(session, actor, external_id, body, allow_private_urls=allow_private_urls)
+    _attach_to_newest(session, ticket, kept)
     return ticket

@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 from claimdesk.accounts.service import Actor
 from claimdesk.exceptions import ClaimdeskError, Conflict, ValidationFailed
 from claimdesk.files import service as files
-from claimdesk.files.endpoints import _send  # the API's file answer (headers, CSP sandbox), reused as is
+from claimdesk.files.endpoints import send_file  # the API's file answer (headers, CSP sandbox), reused as is
 from claimdesk.files.storage import get_storage
 from claimdesk.models import Account, Staff
 from claimdesk.rules.catalogue import Reason, Solution
@@ -281,7 +281,7 @@ async def evidence(request: Request, file_id: str, identity: StaffPage) -> Respo
     """An evidence file's original, for staff signed in to the console."""
     services = request.app.state.services
     download = await run_in_threadpool(services.db.read, files.find_download, file_id, account_id=None, thumbnail=False)
-    return _send(services, download)
+    return send_file(services, download)
 
 
 @router.get("/console/files/{file_id}/thumbnail")
@@ -289,7 +289,7 @@ async def evidence_thumbnail(request: Request, file_id: str, identity: StaffPage
     """An evidence image's thumbnail."""
     services = request.app.state.services
     download = await run_in_threadpool(services.db.read, files.find_download, file_id, account_id=None, thumbnail=True)
-    return _send(services, download)
+    return send_file(services, download)
 
 
 # --- the dashboard --------------------------------------------------------------------------------

@@ -90,7 +90,8 @@ async def upload_files(ticket_id: str, request: Request, actor: ResellerDep, ser
     return JSONResponse(view, status_code=201)
 
 
-def _send(services: ServicesDep, download: service.Download) -> StreamingResponse:
+def send_file(services: ServicesDep, download: service.Download) -> StreamingResponse:
+    """A stored file (or thumbnail) as the API sends it: streamed, sandboxed by its CSP, cached privately."""
     storage = get_storage(services.settings)
     try:
         body = storage.open(download.key)
@@ -124,7 +125,7 @@ def _send(services: ServicesDep, download: service.Download) -> StreamingRespons
 def download_file(file_id: str, actor: ResellerDep, services: ServicesDep) -> StreamingResponse:
     """A stored evidence file of one of your tickets (the ticket's download_url)."""
     download = services.db.read(service.find_download, file_id, account_id=actor.id, thumbnail=False)
-    return _send(services, download)
+    return send_file(services, download)
 
 
 @router.get(
@@ -135,7 +136,7 @@ def download_file(file_id: str, actor: ResellerDep, services: ServicesDep) -> St
 def download_thumbnail(file_id: str, actor: ResellerDep, services: ServicesDep) -> StreamingResponse:
     """The thumbnail of a stored image of one of your tickets (the ticket's thumbnail_url)."""
     download = services.db.read(service.find_download, file_id, account_id=actor.id, thumbnail=True)
-    return _send(services, download)
+    return send_file(services, download)
 
 
 @router.get(
@@ -146,7 +147,7 @@ def download_thumbnail(file_id: str, actor: ResellerDep, services: ServicesDep) 
 def staff_download_file(file_id: str, _staff: StaffDep, services: ServicesDep) -> StreamingResponse:
     """Any stored evidence file (staff)."""
     download = services.db.read(service.find_download, file_id, account_id=None, thumbnail=False)
-    return _send(services, download)
+    return send_file(services, download)
 
 
 @router.get(
@@ -157,4 +158,4 @@ def staff_download_file(file_id: str, _staff: StaffDep, services: ServicesDep) -
 def staff_download_thumbnail(file_id: str, _staff: StaffDep, services: ServicesDep) -> StreamingResponse:
     """The thumbnail of any stored image (staff)."""
     download = services.db.read(service.find_download, file_id, account_id=None, thumbnail=True)
-    return _send(services, download)
+    return send_file(services, download)

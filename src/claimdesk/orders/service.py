@@ -147,11 +147,23 @@ class OrderSummary:
     tickets: int
 
 
-def list_orders(session: Session, account_id: int, *, limit: int) -> list[OrderSummary]:
-    """The account's orders, newest first, with their line, item and ticket counts (three queries in all)."""
-    orders = list(
-        session.scalars(sa.select(Order).where(Order.account_id == account_id).order_by(Order.id.desc()).limit(limit))
-    )
+def list_orders(
+    session: Session, account_id: int, *, limit: int, offset: int = 0, search: str | None = None
+) -> list[OrderSummary]:
+    """The account's orders, newest first, with their line, item and ticket counts (three queries in all).
+    ``search``: part of the order id or reference, or the supplier's order number."""
+    query = sa.select(Order).where(Order.account_id == account_id)
+    if search and search.strip():
+        words = search.strip()
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matches: list[sa.ColumnElement[bool]] = [
+            Order.external_id.ilike(pattern, escape="\\"),
+            Order.reference.ilike(pattern, escape="\\"),
+        ]
+        if words.isdigit() and len(words) < 18:
+            matches.append(Order.id == int(words))
+        query = query.where(sa.or_(*matches))
+    orders = list(session.scalars(query.order_by(Order.id.desc()).limit(limit).offset(offset)))
     ids = [o.id for o in orders]
     if not ids:
         return []
