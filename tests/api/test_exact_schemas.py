@@ -57,5 +57,6 @@ def test_the_documented_product_id_bounds_are_the_enforced_ones() -> None:
 def test_cursors_given_out_match_the_documented_pattern() -> None:
     pattern = DOCUMENT["paths"]["/tickets"]["get"]["parameters"]
     cursor = next(p for p in pattern if p["name"] == "cursor")["schema"]["pattern"]
-    for data in [{"n": 1}, {"before": "2026-01-01T00:00:00Z", "n": 2**62}, {"x": "é" * 40}]:
+    samples: list[dict[str, Any]] = [{"n": 1}, {"before": "2026-01-01T00:00:00Z", "n": 2**62}, {"x": "é" * 40}]
+    for data in samples:
         assert re.fullmatch(cursor, encode_cursor(data))

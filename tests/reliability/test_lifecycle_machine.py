@@ -15,7 +15,7 @@ API.md's rules), and after every step the invariants are checked against what th
   1..n with no gap;
 - no reseller ever sees an internal note or another account's tickets or events.
 
-``CLAIMDESK_MACHINE_EXAMPLES`` (default 6 per database) and ``CLAIMDESK_MACHINE_STEPS`` (default 25) make the
+``CLAIMDESK_MACHINE_EXAMPLES`` (default 4 per database) and ``CLAIMDESK_MACHINE_STEPS`` (default 20) make the
 long run: ``CLAIMDESK_MACHINE_EXAMPLES=100 CLAIMDESK_MACHINE_STEPS=40 pytest tests/reliability``.
 """
 
@@ -45,8 +45,8 @@ from tests.conftest import DATABASES, TEMPLATE
 from tests.factories import Reseller, StaffMember, new_order, new_reseller, new_staff
 from tests.files.fileserver import png_bytes
 
-EXAMPLES = int(os.environ.get("CLAIMDESK_MACHINE_EXAMPLES", "6"))
-STEPS = int(os.environ.get("CLAIMDESK_MACHINE_STEPS", "25"))
+EXAMPLES = int(os.environ.get("CLAIMDESK_MACHINE_EXAMPLES", "4"))
+STEPS = int(os.environ.get("CLAIMDESK_MACHINE_STEPS", "20"))
 
 # The two order lines every account orders: (product id, ordered amount). Few items on the first line, so
 # that the amount rule is hit often.
