@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .api.deps import KeyCache, Services
-from .api.docs import CODES_DOC, allowed_methods, operation_id, without_framework_errors
+from .api.docs import CODES_DOC, allowed_methods, exact_request_bodies, operation_id, without_framework_errors
 from .api.ratelimit import Quota, RateLimiter
 from .api.requestid import RequestId, current_request_id, install_log_records
 from .config import Settings, get_settings
@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = without_framework_errors(framework_openapi())
+            app.openapi_schema = exact_request_bodies(without_framework_errors(framework_openapi()), app.routes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to adjust the document

@@ -14,6 +14,7 @@ strategies are driven by hypothesis directly.)
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import shutil
 import socket
@@ -65,6 +66,9 @@ def _document() -> dict[str, Any]:
 DOCUMENT = _document()
 OPERATIONS = [(method.upper(), path) for path, operations in DOCUMENT["paths"].items() for method in operations]
 WITH_PATH_PARAMETERS = [(method, path) for method, path in OPERATIONS if "{" in path]
+
+# Examples per operation: 25 in CI; CLAIMDESK_FUZZ_EXAMPLES=2000 for the long run by hand (docs/reliability.md).
+EXAMPLES = int(os.environ.get("CLAIMDESK_FUZZ_EXAMPLES", "25"))
 
 CHECKS = [
     not_a_server_error,
@@ -193,8 +197,8 @@ def test_answers_conform(fuzzed: Fuzzed, method: str, path: str) -> None:
 
     @given(case=operation.as_strategy(), stored=st.booleans())
     @settings(
-        max_examples=25,
-        derandomize=True,
+        max_examples=EXAMPLES,
+        derandomize="CLAIMDESK_FUZZ_EXAMPLES" not in os.environ,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from claimdesk.api.answers import Error
@@ -104,7 +106,12 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "updated_since": _TIME,
     "created_before": _TIME,
     "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-    "cursor": {"type": "string", "description": "Opaque: the next_cursor of the previous page."},
+    # Cursors are URL-safe base64 without padding (tickets.listing.encode_cursor).
+    "cursor": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]+$",
+        "description": "Opaque: the next_cursor of the previous page.",
+    },
     "since": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "account": _ID,
     "assignee": {"oneOf": [_ID, {"type": "string", "enum": ["me", "none"]}]},
@@ -132,6 +139,26 @@ def without_framework_errors(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    return document
+
+
+def exact_request_bodies(document: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
+    """Put every route's request body (``openapi_extra``) back into the document as its model states it.
+
+    FastAPI passes ``openapi_extra`` through its own OpenAPI model, whose ``minimum``/``maximum`` are floats:
+    the integer bounds came out as ``1.0`` and ``2147483647.0``, and a product id's ``2**63 - 1`` as
+    ``9.223372036854776e+18`` (= ``2**63``, one more than the service accepts). Clients generated from that,
+    and schemathesis, then sent values the service refuses.
+    """
+    for context in iter_route_contexts(list(routes)):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or "requestBody" not in (route.openapi_extra or {}):
+            continue
+        assert route.openapi_extra is not None
+        for method in route.methods or ():
+            operation = document.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["requestBody"] = copy.deepcopy(route.openapi_extra["requestBody"])
     return document
 
 
