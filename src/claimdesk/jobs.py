@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +134,20 @@ def claim(db: Database, worker_id: str, limit: int, lease_seconds: float = 300) 
             job.locked_until = now + dt.timedelta(seconds=lease_seconds)
             refs.append(JobRef(job.id, job.kind, job.ref_id, dict(job.payload), job.attempts))
         return refs
+
+
+def renew(db: Database, worker_id: str, job_ids: Collection[int], lease_seconds: float) -> int:
+    """Extend the lease of the jobs this worker is still running, so that a job that takes longer than one
+    lease is not taken (and run a second time) by another worker. How many leases were extended."""
+    if not job_ids:
+        return 0
+    with db.transaction() as session:
+        result = session.execute(
+            sa.update(Job)
+            .where(Job.id.in_(list(job_ids)), Job.locked_by == worker_id, Job.state == "queued")
+            .values(locked_until=utcnow() + dt.timedelta(seconds=lease_seconds))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 class Runner:
