@@ -24,6 +24,7 @@ from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.models import Job, utcnow
 from claimdesk.models.rows import job_row
+from claimdesk.unavailable import database_unavailable, first_line
 
 log = logging.getLogger("claimdesk.jobs")
 
@@ -218,6 +219,13 @@ class Runner:
         except Fail as exc:
             self._give_up(job, kind, exc.error)
         except Exception as exc:
+            if database_unavailable(exc):
+                # Not the job's fault: it runs again later without using up an attempt (or, when the
+                # database cannot even record that, once its lease has run out).
+                log.warning("job %s (%s): the database is unavailable (%s)", job.id, job.kind, first_line(exc))
+                error = f"database unavailable: {first_line(exc)}"
+                self._later(job, error, self.settings.retry_base_seconds, counts=False)
+                return
             log.exception("job %s (%s) crashed; it will be retried", job.id, job.kind)
             self._retry_or_give_up(job, kind, f"internal error: {exc!r}")
         else:

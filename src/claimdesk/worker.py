@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from claimdesk import jobs
 from claimdesk.config import Settings
 from claimdesk.db import Database
+from claimdesk.unavailable import database_unavailable, first_line
 
 log = logging.getLogger("claimdesk.worker")
 
@@ -70,6 +71,7 @@ class Worker:
             jobs.renew(self.db, self.id, list(self._inflight.values()), lease)
 
     def run(self) -> None:
+        unavailable_since = 0.0
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="claimdesk-job") as pool:
             while not self._stop.is_set():
                 try:
@@ -77,11 +79,21 @@ class Worker:
                     if time.monotonic() - self._last_purge > 3600:
                         self._last_purge = time.monotonic()
                         jobs.purge_finished(self.db)
-                except Exception:
-                    log.exception("worker loop failed; retrying")
+                except Exception as exc:
+                    if not database_unavailable(exc):
+                        log.exception("worker loop failed; retrying")
+                    elif not unavailable_since:
+                        log.warning("the database is unavailable; the worker waits for it: %s", first_line(exc))
+                    unavailable_since = unavailable_since or time.monotonic()
                     started = 0
+                else:
+                    if unavailable_since:
+                        log.info("the database is available again; the worker goes on")
+                    unavailable_since = 0.0
                 if not started:
-                    self._stop.wait(self.settings.worker_poll_seconds)
+                    # While the database is away, ask it less often (at most once a second).
+                    poll = self.settings.worker_poll_seconds
+                    self._stop.wait(max(poll, min(1.0, poll * 4)) if unavailable_since else poll)
             for future in self._inflight:
                 future.cancel()
 

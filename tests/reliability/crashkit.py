@@ -28,6 +28,7 @@ import sqlalchemy as sa
 LONG = os.environ.get("CLAIMDESK_RELIABILITY_LONG", "") not in ("", "0", "false")
 
 CLAIMDESK = str(Path(sys.executable).with_name("claimdesk"))
+ROOT = Path(__file__).resolve().parents[2]  # the repository (``tests`` importable from there)
 
 
 def free_port() -> int:
@@ -52,7 +53,10 @@ class Service:
         worker: bool = True,
         env: dict[str, str] | None = None,
         name: str = "serve",
+        prefix: list[str] | None = None,
     ) -> None:
+        # ``prefix``: how to run the claimdesk command (default: the installed ``claimdesk``).
+        self.prefix = prefix or [CLAIMDESK]
         self.port = free_port()
         self.command = command
         self.worker = worker
@@ -80,15 +84,17 @@ class Service:
     def start(self, *, timeout: float = 60) -> Service:
         assert self.process is None or self.process.poll() is not None, "already running"
         if self.command == "serve":
-            args = [CLAIMDESK, "serve", "--port", str(self.port), "--no-access-log"]
+            args = ["serve", "--port", str(self.port), "--no-access-log"]
             if not self.worker:
                 args.append("--no-worker")
         else:
-            args = [CLAIMDESK, self.command]
+            args = [self.command]
         with self.log.open("ab") as output:
-            output.write(f"\n--- life {self.lives + 1}: {' '.join(args[1:])}\n".encode())
+            output.write(f"\n--- life {self.lives + 1}: {' '.join(args)}\n".encode())
             output.flush()
-            self.process = subprocess.Popen(args, env=self.env, stdout=output, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [*self.prefix, *args], env=self.env, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT
+            )
         self.lives += 1
         if self.command == "serve":
             self.wait_ready(timeout)
@@ -341,6 +347,46 @@ def census(url: str, service_url: str, key: str, account_id: int, intake: Intake
     )
 
 
+def assert_intact(intake: Intake, found: Census) -> None:
+    """Every ticket sent was acknowledged in the end, and every acknowledged one is stored once, as sent."""
+    assert intake.unexpected == [], intake.unexpected[:5]
+    assert 500 not in intake.statuses, intake.statuses
+    assert intake.retry_after_missing == 0  # every 503 carried Retry-After and the contract's shape
+    assert len(intake.acked) == len(intake.sent)
+    assert found.lost == []
+    assert found.altered == []
+    assert found.strangers == []
+    assert found.duplicated == 0
+    assert found.events_wrong == []
+    assert found.tickets == len(intake.acked)
+
+
+def assert_background_done(background: dict[str, int], tickets: int) -> None:
+    """No job left queued or failed, and both files of every ticket fetched and stored."""
+    assert background["jobs_queued"] == 0, background
+    assert background.get("jobs.failed", 0) == 0, background
+    assert background.get("evidence_files.stored") == 2 * tickets, background
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """What every stored ticket brings with it, counted: a ticket half-written would break the ratios
+    (two lines, two files, two fetch jobs and one ticket.created event per ticket of ``Intake``)."""
+    queries = {
+        "tickets": "SELECT count(*) FROM tickets",
+        "lines": "SELECT count(*) FROM ticket_products",
+        "files": "SELECT count(*) FROM evidence_files",
+        "fetch_jobs": "SELECT count(*) FROM jobs WHERE kind = 'fetch_file'",
+        "created_events": "SELECT count(*) FROM events WHERE type = 'ticket.created'",
+        "history": "SELECT count(*) FROM ticket_history WHERE action = 'created'",
+    }
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {name: int(conn.execute(sa.text(query)).scalar_one()) for name, query in queries.items()}
+    finally:
+        engine.dispose()
+
+
 def wait_for_background(url: str, *, timeout: float = 90) -> dict[str, int]:
     """Wait until no job is queued; then how the files and webhook deliveries ended, by state."""
     engine = sa.create_engine(url)
@@ -381,3 +427,60 @@ def report(name: str, figures: dict[str, Any]) -> None:
     if target:
         with Path(target).open("a") as out:
             out.write(line + "\n")
+
+
+# --- A full SQLite database: ``claimdesk serve`` with a page limit the test moves -----------------------------
+
+
+def limited_command(control: Path, *args: str) -> list[str]:
+    """The command that runs ``claimdesk ARGS`` with every SQLite connection's ``max_page_count`` read from
+    ``control`` (a number; a missing file or 0 means no limit), also on the connections already open when
+    ``control`` changes: the database is "full" at that many pages, and "has room again" when it grows."""
+    return [sys.executable, "-m", "tests.reliability.crashkit", "limited", str(control), *args]
+
+
+NO_LIMIT = 1_073_741_823  # SQLite's own largest max_page_count
+
+
+def _run_limited(control: Path, argv: list[str]) -> None:
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    connections: list[sqlite3.Connection] = []
+
+    def limit() -> int:
+        try:
+            return int(control.read_text().strip() or 0) or NO_LIMIT
+        except (OSError, ValueError):
+            return NO_LIMIT
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.execute(f"PRAGMA max_page_count = {limit()}")
+            connections.append(dbapi_connection)
+
+    def follow() -> None:
+        current = limit()
+        while True:
+            time.sleep(0.05)
+            wanted = limit()
+            if wanted != current:
+                current = wanted
+                for connection in list(connections):
+                    try:
+                        connection.execute(f"PRAGMA max_page_count = {wanted}")
+                    except sqlite3.ProgrammingError:  # closed since
+                        connections.remove(connection)
+
+    event.listen(Pool, "connect", on_connect)
+    threading.Thread(target=follow, daemon=True).start()
+    from claimdesk.cli import app
+
+    app(argv, prog_name="claimdesk")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "limited":
+        _run_limited(Path(sys.argv[2]), sys.argv[3:])
