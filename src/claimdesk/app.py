@@ -24,6 +24,7 @@ from .db import Database
 from .exceptions import ClaimdeskError
 from .rules.codes import Code
 from .rules.problems import Problem, dotted
+from .unavailable import DATABASE_ERRORS, first_line, unavailable_for
 from .web.errors import is_web_path
 from .web.install import html_error, install_web
 
@@ -172,7 +173,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 return page
         return _error(exc)
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        """The database out of reach (stopped, cut off, full): a 503 with Retry-After; else a fault of ours."""
+        unavailable = unavailable_for(exc)
+        if unavailable is None:
+            return await _unexpected(request, exc)
+        log.warning("the database is unavailable, answered 503: %s", first_line(exc))
+        return await claimdesk_error(request, unavailable)
+
     app.add_exception_handler(ClaimdeskError, claimdesk_error)
+    for database_error_type in DATABASE_ERRORS:
+        app.add_exception_handler(database_error_type, database_error)
     app.add_exception_handler(RequestValidationError, _params_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     smtp_from: str = "claimdesk@localhost"
     worker_poll_seconds: float = Field(default=0.5, gt=0)
+    # A claimed job is the worker's for this long; the worker renews the lease of the jobs it is running
+    # every third of it, so a job of a worker that died is taken again by another once its lease ran out.
+    job_lease_seconds: float = Field(default=300.0, ge=1)
     sql_echo: bool = False
 
     # The web UI (sign-in, console, portal). Session cookies are Secure (sent over HTTPS only) unless this

@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.models import Job, utcnow
 from claimdesk.models.rows import job_row
+from claimdesk.unavailable import database_unavailable, first_line
 
 log = logging.getLogger("claimdesk.jobs")
 
@@ -136,6 +137,20 @@ def claim(db: Database, worker_id: str, limit: int, lease_seconds: float = 300) 
         return refs
 
 
+def renew(db: Database, worker_id: str, job_ids: Collection[int], lease_seconds: float) -> int:
+    """Extend the lease of the jobs this worker is still running, so that a job that takes longer than one
+    lease is not taken (and run a second time) by another worker. How many leases were extended."""
+    if not job_ids:
+        return 0
+    with db.transaction() as session:
+        result = session.execute(
+            sa.update(Job)
+            .where(Job.id.in_(list(job_ids)), Job.locked_by == worker_id, Job.state == "queued")
+            .values(locked_until=utcnow() + dt.timedelta(seconds=lease_seconds))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 class Runner:
     """Runs claimed jobs for one worker and records how each went (only while the job is still its own)."""
 
@@ -204,6 +219,13 @@ class Runner:
         except Fail as exc:
             self._give_up(job, kind, exc.error)
         except Exception as exc:
+            if database_unavailable(exc):
+                # Not the job's fault: it runs again later without using up an attempt (or, when the
+                # database cannot even record that, once its lease has run out).
+                log.warning("job %s (%s): the database is unavailable (%s)", job.id, job.kind, first_line(exc))
+                error = f"database unavailable: {first_line(exc)}"
+                self._later(job, error, self.settings.retry_base_seconds, counts=False)
+                return
             log.exception("job %s (%s) crashed; it will be retried", job.id, job.kind)
             self._retry_or_give_up(job, kind, f"internal error: {exc!r}")
         else:

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql as sa_postgresql
 from sqlalchemy.dialects import sqlite as sa_sqlite
 
 from .jsonfmt import json_text
+from .unavailable import database_unavailable, first_line
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -286,8 +287,11 @@ class GroupCommit:
                     outcomes = [self._run_unit(sql, item) for item in batch]
                     await anyio.to_thread.run_sync(sql.cursor.execute, "COMMIT")
                     self.commits += 1
-                except Exception as exc:  # begin or commit failed: nothing of the batch is stored
-                    log.exception("a group commit failed; its %d units are answered with the error", len(batch))
+                except Exception as exc:  # begin, commit or the transaction failed: nothing of the batch is stored
+                    if database_unavailable(exc):
+                        log.warning("a group commit failed, %d units answered 503: %s", len(batch), first_line(exc))
+                    else:
+                        log.exception("a group commit failed; its %d units are answered with the error", len(batch))
                     self._roll_back(sql)
                     outcomes = [(None, exc)] * len(batch)
             finally:
@@ -318,8 +322,12 @@ class GroupCommit:
         sql.start_unit()
         try:
             result = item.unit(sql, *item.args)
-        except Exception as exc:  # the unit's error goes to its caller; the batch goes on
-            sql.undo_unit()
+        except Exception as exc:
+            if not sql.connection.in_transaction:
+                # SQLite rolled the whole transaction back (the disk is full, an I/O error): the units
+                # before this one are gone with it, so the whole batch fails with this error.
+                raise
+            sql.undo_unit()  # the unit's error goes to its caller; the batch goes on
             return None, exc
         return result, None
 
@@ -369,12 +377,22 @@ def run_in_transaction(
                     raise
                 continue
             except BaseException:
-                pooled.rollback()
+                _roll_back(pooled)
                 raise
             return result
         finally:
             pooled.close()
     raise AssertionError("unreachable")
+
+
+def _roll_back(pooled: Any) -> None:
+    """End a failed unit's transaction; a connection that cannot (the server went away, the connection was
+    cut) is dropped from the pool, not handed to the next unit."""
+    try:
+        pooled.rollback()
+    except Exception:
+        log.warning("a broken database connection is replaced", exc_info=True)
+        pooled.invalidate()
 
 
 async def run_unit(
