@@ -411,11 +411,12 @@ def _named_twice(body: dict[str, Any], lines: repository.Lines | None, named: di
     return problems
 
 
-def file_tickets(sql: Sql, actor: Actor, drafts: Sequence[Draft]) -> list[Filed]:
+def file_tickets(sql: Sql, actor: Actor, drafts: Sequence[Draft], *, store: bool = True) -> list[Filed]:
     """New tickets, all or none, through the same intake as ``file_ticket``: every draft is checked (every
     rule, then the grouping rule) before any is stored, and ``FilingRefused`` lists the problems of them all.
     Then each is stored with its files (uploaded ones included), history, event and jobs, in this one unit
-    of work. A draft whose id names a ticket already filed is a 409: a batch makes new tickets only."""
+    of work. A draft whose id names a ticket already filed is a 409: a batch makes new tickets only.
+    ``store`` False checks the same and stores nothing (returns no tickets)."""
     assert actor.id is not None
     refusals: list[Refusal] = []
     valid: list[tuple[_Valid, Draft]] = []
@@ -426,7 +427,7 @@ def file_tickets(sql: Sql, actor: Actor, drafts: Sequence[Draft]) -> list[Filed]
             refusals += [Refusal(number, p) for p in draft.problems]
             continue
         key = _order_key(body)
-        order = repository.find_order(sql, actor.id, key, lock=True) if key is not None else None
+        order = repository.find_order(sql, actor.id, key, lock=store) if key is not None else None
         if _replay(sql, actor.id, body, draft.digest) is not None:
             raise Conflict(f"Ticket '{_external_id(body)}' was filed before; a new ticket needs a new id.")
         problems, lines = _rule_problems(sql, actor.id, draft, key, order)
@@ -440,6 +441,8 @@ def file_tickets(sql: Sql, actor: Actor, drafts: Sequence[Draft]) -> list[Filed]
         raise FilingRefused(refusals)
     if not drafts:
         raise ValidationFailed([Problem("products", Code.TOO_FEW, "Give at least one product line to complain about.")])
+    if not store:
+        return []
     return [_store(sql, actor, checked, draft.digest) for checked, draft in valid]
 
 
