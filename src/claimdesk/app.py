@@ -223,10 +223,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # The pages' routers are put together here, beside the API's: the web package is their foundation
     # and imports none of them.
     from .console.views import router as console_router
+    from .portal.report import router as portal_report_router
     from .portal.views import router as portal_router
     from .web.views import router as sign_in_router
 
-    for router in (sign_in_router, console_router, portal_router):
+    for router in (sign_in_router, console_router, portal_router, portal_report_router):
         app.include_router(router)
     # --- end of web UI
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # rate_limit_storage, so every process of a deployment sees the same counts when that is Redis).
     signin_limit_per_email: str = "5/15minutes"
     signin_limit_per_address: str = "30/15minutes"
+    # Signs what the web pages hand to the browser and take back (the portal's photos kept between two
+    # submits of a form). Unset: a random key made once and kept in storage_dir (".web-signing-key"), which
+    # every process of a deployment shares anyway for the files.
+    secret_key: SecretStr | None = None
 
 
 @lru_cache(maxsize=1)

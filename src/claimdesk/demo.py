@@ -55,6 +55,8 @@ DEMO_ORDERS = [
     {
         "id": "demo-order-1003",
         "reference": "Business cards, 3 designs",
+        # Three lines with items to claim, for trying the portal's report form (and its customer e-mail rule).
+        "customer_email": "office@customer.example",
         "products": [
             {"id": 1, "code": "cards-design-a", "amount": 250},
             {"id": 2, "code": "cards-design-b", "amount": 250},

@@ -7,6 +7,7 @@ ends their web sessions in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from claimdesk.exceptions import Conflict, NotFound, ValidationFailed
 from claimdesk.models import Account, User, WebSession
+from claimdesk.rawdb import Sql, Statement
 from claimdesk.rules.codes import Code
 from claimdesk.rules.fields import check_text
 from claimdesk.rules.problems import Problem
@@ -92,3 +94,22 @@ def end_sessions_of(session: Session, kind: str, person_id: int) -> int:
     result = session.execute(sa.delete(WebSession).where(WebSession.user_kind == kind, WebSession.user_id == person_id))
     assert isinstance(result, sa.CursorResult)
     return result.rowcount
+
+
+# The contact e-mail a person gave on their last report in the portal, offered on the next one. Written on
+# the intake's DBAPI cursor, in the unit of work that files the report's tickets.
+_USERS = cast(sa.Table, User.__table__)
+_REMEMBER_CONTACT = Statement.compiled(
+    sa.update(_USERS)
+    .where(_USERS.c.id == sa.bindparam("user_id"))
+    .values(last_contact_email=sa.bindparam("contact_email"))
+)
+
+
+def remember_contact_email(sql: Sql, user_id: int, email: str) -> None:
+    sql.run(_REMEMBER_CONTACT, {"user_id": user_id, "contact_email": email})
+
+
+def last_contact_email(session: Session, user_id: int) -> str | None:
+    email: str | None = session.scalar(sa.select(User.last_contact_email).where(User.id == user_id))
+    return email

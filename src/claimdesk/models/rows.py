@@ -42,6 +42,23 @@ class FileRow(_OnMessage):
     created_at: Any
 
 
+class StoredFileRow(TypedDict):
+    """A file uploaded with a new ticket (the portal's report form): already checked and in storage, so it
+    is written ``stored``, with no URL to fetch and no job."""
+
+    ticket_id: int
+    ticket_product_id: int
+    position: int
+    filename: str | None
+    state: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+    thumbnail_key: str | None
+    created_at: Any
+
+
 class EventRow(TypedDict):
     account_id: int
     ticket_id: int
@@ -99,6 +116,38 @@ def file_row(
     if message_id is not None:
         row["message_id"] = message_id
     return row
+
+
+FILE_STORED = "stored"
+
+
+def stored_file_row(
+    ticket_id: int,
+    ticket_product_id: int,
+    position: int,
+    *,
+    filename: str | None,
+    content_type: str,
+    size: int,
+    sha256: str,
+    storage_key: str,
+    thumbnail_key: str | None,
+    created_at: Any,
+) -> StoredFileRow:
+    """An uploaded evidence file of a product line, stored before the ticket was written."""
+    return {
+        "ticket_id": ticket_id,
+        "ticket_product_id": ticket_product_id,
+        "position": position,
+        "filename": filename,
+        "state": FILE_STORED,
+        "content_type": content_type,
+        "size": size,
+        "sha256": sha256,
+        "storage_key": storage_key,
+        "thumbnail_key": thumbnail_key,
+        "created_at": created_at,
+    }
 
 
 def event_row(*, account_id: int, ticket_id: int, event_type: str, sequence: int, ticket: Any, at: Any) -> EventRow:

@@ -19,6 +19,8 @@ class User(IdMixin, CreatedMixin, Base):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str | None] = mapped_column(sa.String(200), default=None)
     password_hash: Mapped[str] = mapped_column(sa.String(300))
+    # The contact e-mail this person gave on their last report in the portal: the next report's default.
+    last_contact_email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
 
 
 class WebSession(IdMixin, CreatedMixin, Base):

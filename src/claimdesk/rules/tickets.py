@@ -6,7 +6,7 @@ elsewhere in the same body: a client sees every mistake at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +63,13 @@ def named_products(body: Mapping[str, Any]) -> set[str]:
     return {key for line in lines if isinstance(line, Mapping) and (key := _ref(line.get("id"))) is not None}
 
 
-def product_line_problems(body: Mapping[str, Any], order: OrderFacts | None) -> list[Problem]:
-    """Files for the reasons that need them, each product once, on the order, within its amount."""
+def product_line_problems(
+    body: Mapping[str, Any], order: OrderFacts | None, *, uploaded: Collection[int] = ()
+) -> list[Problem]:
+    """Files for the reasons that need them, each product once, on the order, within its amount.
+
+    ``uploaded`` holds the indexes of the lines that carry files uploaded with the ticket (the portal's
+    form) rather than listed in the body: those count as the line's files."""
     lines = body.get("products")
     if not isinstance(lines, list):
         return []
@@ -77,7 +82,7 @@ def product_line_problems(body: Mapping[str, Any], order: OrderFacts | None) -> 
         where = f"products.{index}"
         if reason is not None and reason.needs_files:
             files = line.get("files")
-            if files is None or (isinstance(files, list) and not files):
+            if (files is None or (isinstance(files, list) and not files)) and index not in uploaded:
                 problems.append(
                     Problem(
                         f"{where}.files",

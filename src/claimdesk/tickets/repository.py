@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from typing import Any, Protocol, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -111,6 +111,7 @@ def _insert(model: type[Any], row_type: Any, *, returning_id: bool = False) -> S
 
 INSERT_LINE = _insert(TicketProduct, _LineInsert, returning_id=True)
 INSERT_FILE = _insert(EvidenceFile, shared.FileRow, returning_id=True)
+INSERT_STORED_FILE = _insert(EvidenceFile, shared.StoredFileRow, returning_id=True)
 INSERT_HISTORY = _insert(HistoryEntry, shared.HistoryRow)
 INSERT_EVENT = _insert(Event, shared.EventRow, returning_id=True)
 INSERT_JOB = _insert(Job, shared.JobRow)
@@ -173,7 +174,9 @@ def ticket_by_number(sql: Sql, number: int) -> TicketRow:
 
 @dataclass(slots=True)
 class NewFile:
-    uri: str
+    """A file of a new ticket's line: a URL to fetch (pending), or (``uri`` None) an upload already stored."""
+
+    uri: str | None
     position: int
     id: int = 0
     state: str = FILE_PENDING  # the database's default for the row just written
@@ -183,6 +186,37 @@ class NewFile:
     size: int | None = None
     sha256: str | None = None
     thumbnail_key: str | None = None
+    storage_key: str | None = None
+
+
+class StoredContentLike(Protocol):
+    """Checked bytes in storage (``files.service.StoredContent``)."""
+
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def storage_key(self) -> str: ...
+    @property
+    def thumbnail_key(self) -> str | None: ...
+
+
+def stored_file(position: int, filename: str | None, content: StoredContentLike) -> NewFile:
+    """An uploaded file of a new ticket's line, as it is written (stored, nothing to fetch)."""
+    return NewFile(
+        uri=None,
+        position=position,
+        state=shared.FILE_STORED,
+        filename=filename,
+        content_type=content.content_type,
+        size=content.size,
+        sha256=content.sha256,
+        thumbnail_key=content.thumbnail_key,
+        storage_key=content.storage_key,
+    )
 
 
 @dataclass(slots=True)
@@ -249,7 +283,8 @@ INSERTS = (INSERT_TICKET, INSERT_LINE, INSERT_FILE, INSERT_HISTORY, INSERT_EVENT
 
 
 def insert_ticket(sql: Sql, ticket: NewTicket) -> list[int]:
-    """The ticket, its product lines and their files; sets their ids. Returns the files' ids."""
+    """The ticket, its product lines and their files; sets their ids. Returns the ids of the files to fetch
+    (uploaded ones are stored already)."""
     now = sql.time(ticket.created_at)
     row = {
         "account_id": ticket.account_id,
@@ -274,11 +309,33 @@ def insert_ticket(sql: Sql, ticket: NewTicket) -> list[int]:
         }
         line.id = sql.insert(INSERT_LINE, line_row)
         for file in line.files:
+            if file.uri is None:
+                file.id = sql.insert(INSERT_STORED_FILE, _stored_row(ticket.id, line.id, file, now))
+                continue
             file.id = sql.insert(
                 INSERT_FILE, shared.file_row(ticket.id, file.position, file.uri, now, ticket_product_id=line.id)
             )
             file_ids.append(file.id)
     return file_ids
+
+
+def _stored_row(ticket_id: int, line_id: int, file: NewFile, now: Any) -> shared.StoredFileRow:
+    assert file.content_type is not None
+    assert file.size is not None
+    assert file.sha256 is not None
+    assert file.storage_key is not None
+    return shared.stored_file_row(
+        ticket_id,
+        line_id,
+        file.position,
+        filename=file.filename,
+        content_type=file.content_type,
+        size=file.size,
+        sha256=file.sha256,
+        storage_key=file.storage_key,
+        thumbnail_key=file.thumbnail_key,
+        created_at=now,
+    )
 
 
 def insert_history(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from claimdesk.models import FILE_PENDING, EvidenceFile, Ticket, utcnow
 from claimdesk.models.rows import file_row
 from claimdesk.netguard import url_problems_async
 from claimdesk.rawdb import Sql
+from claimdesk.rules.catalogue import Reason
 from claimdesk.rules.codes import Code
 from claimdesk.rules.events import EventType
 from claimdesk.rules.fields import as_id, is_clean_text, product_key
@@ -81,15 +83,23 @@ def _order_key(body: dict[str, Any]) -> str | None:
     return _lookup_key(body.get("order_id"))
 
 
+# Files uploaded with a ticket, by the index of their product line in the body: each its original name and
+# its content, already checked and stored (``files.service.store``).
+Evidence = Mapping[int, Sequence[tuple[str | None, repository.StoredContentLike]]]
+NO_EVIDENCE: Evidence = types.MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class Draft:
     """A ticket body checked as far as it can be without the database: done before the unit of work, so
-    that the serialized part of intake is only the part that needs the order."""
+    that the serialized part of intake is only the part that needs the order. ``evidence``: files uploaded
+    with it (the portal's form), which count as the files of their lines."""
 
     body: Any
     parsed: TicketIn | None
     problems: list[Problem]
     digest: str
+    evidence: Evidence = field(default_factory=lambda: NO_EVIDENCE)
 
 
 async def draft_ticket(body: Any, *, allow_private_urls: bool) -> Draft:
@@ -153,11 +163,23 @@ class _Valid(NamedTuple):
     parsed: TicketIn
     order: repository.OrderRow
     lines: repository.Lines
+    evidence: Evidence = NO_EVIDENCE
 
 
-def _check_rules(sql: Sql, account_id: int, draft: Draft, key: str | None, order: repository.OrderRow | None) -> _Valid:
-    """Every rule of the guide at once: what the draft found, the order's and its lines' (a 422 listing
-    every mistake, in the order of the body's fields)."""
+def _given_reason(body: dict[str, Any]) -> str | None:
+    """The body's reason, when it is one (for a body that failed to parse as a whole)."""
+    value = body.get("reason")
+    try:
+        return Reason(value).value if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _rule_problems(
+    sql: Sql, account_id: int, draft: Draft, key: str | None, order: repository.OrderRow | None
+) -> tuple[list[Problem], repository.Lines | None]:
+    """Every rule of the guide at once: what the draft found, the order's and its lines' (unsorted), and the
+    order's lines the body names."""
     body = draft.body
     problems = draft.problems
     lines: repository.Lines | None = None
@@ -165,13 +187,19 @@ def _check_rules(sql: Sql, account_id: int, draft: Draft, key: str | None, order
         if order is None:
             problems = [p for p in problems if p.loc != "order_id"] + _order_problems(sql, account_id, key)
         else:
-            reason = draft.parsed.reason.value if draft.parsed is not None else None
+            reason = draft.parsed.reason.value if draft.parsed is not None else _given_reason(body)
             lines = repository.order_lines(sql, order, named_products(body), reason)
     facts = lines.facts if lines is not None else None
-    problems = problems + product_line_problems(body, facts) + contact_problems(body, facts)
+    problems = problems + product_line_problems(body, facts, uploaded=draft.evidence) + contact_problems(body, facts)
+    return problems, lines
+
+
+def _check_rules(sql: Sql, account_id: int, draft: Draft, key: str | None, order: repository.OrderRow | None) -> _Valid:
+    """Every rule of the guide at once (a 422 listing every mistake, in the order of the body's fields)."""
+    problems, lines = _rule_problems(sql, account_id, draft, key, order)
     if problems or draft.parsed is None or order is None or lines is None:
-        raise ValidationFailed(_sort(problems, body))
-    return _Valid(draft.parsed, order, lines)
+        raise ValidationFailed(_sort(problems, draft.body))
+    return _Valid(draft.parsed, order, lines, draft.evidence)
 
 
 def _check_grouping(sql: Sql, lines: repository.Lines, parsed: TicketIn) -> None:
@@ -207,12 +235,15 @@ def grouping_conflict(holder: HeldTicket, index: int, product: int | str, reason
     product: the same answer for a new ticket (intake) and for a ticket reopened (``tickets.lifecycle``)."""
     return Conflict(
         f"Product {product} is already in unsolved ticket '{holder.external_id}' with reason '{reason}'; {advice}.",
-        problems=[
-            Problem(
-                f"products.{index}.id", Code.TICKET_EXISTS, f"Product {product} is in ticket '{holder.external_id}'."
-            )
-        ],
+        problems=[ticket_exists(index, product, holder)],
         extra={"ticket": {"id": holder.external_id, "number": holder.id, "status": holder.status}},
+    )
+
+
+def ticket_exists(index: int, product: int | str, holder: HeldTicket) -> Problem:
+    """The grouping rule's problem at the product line that an unsolved ticket with the reason holds."""
+    return Problem(
+        f"products.{index}.id", Code.TICKET_EXISTS, f"Product {product} is in ticket '{holder.external_id}'."
     )
 
 
@@ -269,6 +300,12 @@ def _new_ticket(
         order_line = facts.lines[product_key(line.id)]
         related.lines[order_line.line_id] = (order_line.ref, order_line.code)
         files = [repository.NewFile(uri=f.uri, position=i) for i, f in enumerate(line.files or [])]
+        uploaded = valid.evidence.get(position)
+        if uploaded:
+            files += [
+                repository.stored_file(len(files) + i, filename, content)
+                for i, (filename, content) in enumerate(uploaded)
+            ]
         lines.append(
             repository.NewLine(order_product_id=order_line.line_id, position=position, amount=line.amount, files=files)
         )
@@ -312,6 +349,101 @@ def _store(sql: Sql, actor: Actor, valid: _Valid, digest: str) -> Filed:
     jobs = [(JobName.FETCH_FILE.value, file_id) for file_id in file_ids]
     repository.enqueue(sql, [*jobs, (JobName.DISPATCH_EVENT.value, event_id)], now)
     return Filed(ticket.id, created=True, view=view)
+
+
+# --- several tickets at once (the portal's report form) ---
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One problem of one draft of a batch; ``holder`` is the unsolved ticket a ``ticket_exists`` names."""
+
+    draft: int
+    problem: Problem
+    holder: repository.TicketRow | None = None
+
+
+class FilingRefused(ValidationFailed):
+    """Drafts of a batch break rules: every problem of every draft (the 422s and the grouping rule's 409
+    alike), each with the draft it belongs to. Nothing was stored."""
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        super().__init__([r.problem for r in refusals])
+        self.refusals = list(refusals)
+
+
+def _held(sql: Sql, body: dict[str, Any], lines: repository.Lines) -> list[tuple[Problem, repository.TicketRow]]:
+    """The grouping rule, for every line of the body an unsolved ticket with its reason holds."""
+    products = body.get("products")
+    held = []
+    for index, line in enumerate(products if isinstance(products, list) else []):
+        key = _lookup_key(line.get("id")) if isinstance(line, dict) else None
+        order_line = lines.facts.lines.get(key) if key is not None else None
+        number = lines.holders.get(order_line.line_id) if order_line is not None else None
+        if order_line is not None and number is not None:
+            holder = repository.ticket_by_number(sql, number)
+            held.append((ticket_exists(index, order_line.ref, holder), holder))
+    return held
+
+
+def _named_twice(body: dict[str, Any], lines: repository.Lines | None, named: dict[int, int]) -> list[Problem]:
+    """A product line already in another draft of the batch: each of the batch's tickets is checked against
+    what is stored, so two of them on one line could together claim more than it has."""
+    products = body.get("products")
+    if lines is None or not isinstance(products, list):
+        return []
+    problems = []
+    for index, line in enumerate(products):
+        key = _lookup_key(line.get("id")) if isinstance(line, dict) else None
+        order_line = lines.facts.lines.get(key) if key is not None else None
+        if order_line is None:
+            continue
+        if order_line.line_id in named:
+            problems.append(
+                Problem(
+                    f"products.{index}.id",
+                    Code.DUPLICATE_PRODUCT,
+                    f"Product {order_line.ref} is already in another ticket filed with this one.",
+                )
+            )
+        else:
+            named[order_line.line_id] = index
+    return problems
+
+
+def file_tickets(sql: Sql, actor: Actor, drafts: Sequence[Draft], *, store: bool = True) -> list[Filed]:
+    """New tickets, all or none, through the same intake as ``file_ticket``: every draft is checked (every
+    rule, then the grouping rule) before any is stored, and ``FilingRefused`` lists the problems of them all.
+    Then each is stored with its files (uploaded ones included), history, event and jobs, in this one unit
+    of work. A draft whose id names a ticket already filed is a 409: a batch makes new tickets only.
+    ``store`` False checks the same and stores nothing (returns no tickets)."""
+    assert actor.id is not None
+    refusals: list[Refusal] = []
+    valid: list[tuple[_Valid, Draft]] = []
+    named: dict[int, int] = {}  # order line id -> its index in the draft that names it first
+    for number, draft in enumerate(drafts):
+        body = draft.body
+        if not isinstance(body, dict):
+            refusals += [Refusal(number, p) for p in draft.problems]
+            continue
+        key = _order_key(body)
+        order = repository.find_order(sql, actor.id, key, lock=store) if key is not None else None
+        if _replay(sql, actor.id, body, draft.digest) is not None:
+            raise Conflict(f"Ticket '{_external_id(body)}' was filed before; a new ticket needs a new id.")
+        problems, lines = _rule_problems(sql, actor.id, draft, key, order)
+        problems = _sort(problems + _named_twice(body, lines, named), body)
+        refusals += [Refusal(number, p) for p in problems]
+        held = _held(sql, body, lines) if lines is not None else []
+        refusals += [Refusal(number, problem, holder) for problem, holder in held]
+        if not problems and not held and draft.parsed is not None and order is not None and lines is not None:
+            valid.append((_Valid(draft.parsed, order, lines, draft.evidence), draft))
+    if refusals:
+        raise FilingRefused(refusals)
+    if not drafts:
+        raise ValidationFailed([Problem("products", Code.TOO_FEW, "Give at least one product line to complain about.")])
+    if not store:
+        return []
+    return [_store(sql, actor, checked, draft.digest) for checked, draft in valid]
 
 
 def reseller_view(session: Session, number: int) -> dict[str, Any]:
