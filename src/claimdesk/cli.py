@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -73,6 +74,46 @@ def db_upgrade() -> None:
     url = get_settings().database_url
     upgrade(url)
     console.print(f"database at {url.split('@')[-1]} is up to date")
+
+
+@db_app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="The file to write (it must not exist yet)")]) -> None:
+    """A consistent copy of the live SQLite database (safe while the service runs); on PostgreSQL, the
+    pg_dump command to run."""
+    from . import backup
+
+    try:
+        made = backup.backup(get_settings().database_url, path)
+    except backup.UseOtherTool as exc:
+        console.print(exc.message)
+        typer.echo(exc.command)
+        raise typer.Exit(code=1) from None
+    except backup.BackupError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    console.print(f"backed up to {made.describe()}")
+
+
+@db_app.command("restore")
+def db_restore(path: Annotated[Path, typer.Argument(help="A file made by `claimdesk db backup`")]) -> None:
+    """Put a backup back as the SQLite database (stop every claimdesk process using it first); on
+    PostgreSQL, the pg_restore command to run."""
+    from . import backup
+
+    try:
+        done = backup.restore(get_settings().database_url, path)
+    except backup.UseOtherTool as exc:
+        console.print(exc.message)
+        typer.echo(exc.command)
+        raise typer.Exit(code=1) from None
+    except backup.BackupError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    console.print(f"restored {done.snapshot.describe()} into {done.database}")
+    if done.previous is not None:
+        console.print(f"the database it replaced is kept at {done.previous}")
+    if done.upgraded_to is not None:
+        console.print(f"migrated from {done.snapshot.revision} to {done.upgraded_to}")
 
 
 @account_app.command("create")
