@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         settings=settings,
         db=db,
         limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
-        keys=KeyCache(),
+        keys=KeyCache(settings.api_key_recheck_seconds),
     )
 
     @asynccontextmanager

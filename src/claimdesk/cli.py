@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from .accounts.keys import revoke_keys, rotate_key
 from .accounts.service import Role, create_account, create_staff
 from .accounts.users import add_user, list_users, remove_user
 from .api.requestid import LOG_FORMAT, install_log_records, uvicorn_log_config
@@ -21,6 +24,7 @@ from .config import get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
 from .migrate import upgrade
+from .timefmt import rfc3339
 
 app = typer.Typer(help="claimdesk: complaint tickets for print suppliers and their resellers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -44,8 +48,9 @@ def _database() -> Database:
     return Database(get_settings().database_url)
 
 
-def _create(unit: Callable[[Session], dict[str, Any]], *, as_json: bool, title: str) -> None:
-    """Run ``unit`` in one transaction on a migrated database and print what it made (secrets shown once)."""
+def _create(unit: Callable[[Session], dict[str, Any]], *, as_json: bool, title: str, settle: float = 0.0) -> None:
+    """Run ``unit`` in one transaction on a migrated database and print what it made (secrets shown once),
+    ``settle`` seconds after it committed."""
     upgrade(get_settings().database_url)
     db = _database()
     try:
@@ -54,6 +59,7 @@ def _create(unit: Callable[[Session], dict[str, Any]], *, as_json: bool, title: 
         raise _fail(exc) from None
     finally:
         db.dispose()
+    time.sleep(settle)
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -188,6 +194,49 @@ def account_remove_user(
     finally:
         db.dispose()
     console.print(f"removed {removed} from account {account_id}; their sessions have ended")
+
+
+@account_app.command("rotate-key")
+def account_rotate_key(
+    account_id: Annotated[int, typer.Argument(help="The account's id")],
+    grace_hours: Annotated[
+        float | None,
+        typer.Option(min=0, help="How long the old key keeps working (default CLAIMDESK_API_KEY_GRACE_HOURS, 24)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """A new API key for the account (shown only now); the old one keeps working for the grace period."""
+    hours = get_settings().api_key_grace_hours if grace_hours is None else grace_hours
+
+    def unit(session: Session) -> dict[str, Any]:
+        rotation = rotate_key(session, account_id, grace=dt.timedelta(hours=hours))
+        ends = rotation.old_keys_expire_at
+        return {
+            "account": {"id": account_id},
+            "api_key": rotation.key,
+            "old_keys": rotation.old_keys,
+            "old_keys_expire_at": rfc3339(ends) if ends is not None else None,
+        }
+
+    _create(unit, as_json=as_json, title="new API key: keep it, it is shown once")
+
+
+@account_app.command("revoke-key")
+def account_revoke_key(
+    account_id: Annotated[int, typer.Argument(help="The account's id")],
+    new_key: Annotated[bool, typer.Option("--new-key", help="Give the account a new key at once")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """End every API key of the account now, on every process (rotated ones in their grace period too)."""
+
+    def unit(session: Session) -> dict[str, Any]:
+        revocation = revoke_keys(session, account_id, replace=new_key)
+        return {"account": {"id": account_id}, "revoked": revocation.revoked, "api_key": revocation.key}
+
+    # Every process looks for revocations this often: once it has passed, none accepts the old keys, and
+    # only then does the command answer.
+    title = "keys revoked" + (": keep the new key, it is shown once" if new_key else "")
+    _create(unit, as_json=as_json, title=title, settle=get_settings().api_key_recheck_seconds)
 
 
 @staff_app.command("create")

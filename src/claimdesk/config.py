@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     retry_base_seconds: float = 5.0
     max_file_bytes: int = 25 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
+    # API keys: after `claimdesk account rotate-key`, the old key keeps working this long (hours; 0 ends it
+    # at once). Each process looks at most this many seconds apart whether keys were revoked or rotated
+    # (one row read), so a revoked key stops working everywhere within it; `revoke-key` waits that long.
+    api_key_grace_hours: float = Field(default=24.0, ge=0)
+    api_key_recheck_seconds: float = Field(default=1.0, gt=0, le=60)
     # Where evidence files are kept (a local folder; object storage can come later).
     storage_dir: str = "./claimdesk-files"
     file_fetch_max_attempts: int = 6

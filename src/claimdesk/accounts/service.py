@@ -7,6 +7,7 @@ strength) and the stored hash is compared in constant time.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import enum
 import hashlib
 import hmac
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from claimdesk.exceptions import Conflict, ValidationFailed
-from claimdesk.models import Account, ApiKey, Staff
+from claimdesk.models import Account, ApiKey, Staff, utcnow
 from claimdesk.models.rows import Stamp
 from claimdesk.rules.codes import Code
 from claimdesk.rules.problems import Problem
@@ -121,21 +122,41 @@ def create_staff(
     return staff, key, password
 
 
-def actor_for_key(session: Session, key: str) -> Actor | None:
-    """The account or staff member owning ``key``, or None."""
+@dataclass(frozen=True, slots=True)
+class KeyGrant:
+    """What a key gives: its owner, and until when (a rotated key's grace period), if it ends."""
+
+    actor: Actor
+    expires_at: dt.datetime | None
+
+
+def grant_for_key(session: Session, key: str) -> KeyGrant | None:
+    """The account or staff member owning ``key`` while it works (not revoked, not expired), or None."""
     digest = hash_key(key)
+    now = utcnow()
     row = session.execute(
         sa.select(ApiKey, Account, Staff)
         .outerjoin(Account, ApiKey.account_id == Account.id)
         .outerjoin(Staff, ApiKey.staff_id == Staff.id)
-        .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+        .where(
+            ApiKey.key_hash == digest,
+            ApiKey.revoked_at.is_(None),
+            sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        )
     ).first()
     if row is None or not hmac.compare_digest(row.ApiKey.key_hash, digest):
         return None
+    expires_at = row.ApiKey.expires_at
     if row.Account is not None:
-        return Actor(ActorType.RESELLER, row.Account.id, row.Account.name)
+        return KeyGrant(Actor(ActorType.RESELLER, row.Account.id, row.Account.name), expires_at)
     staff: Staff = row.Staff
-    return Actor(ActorType.STAFF, staff.id, staff.name or staff.email, Role(staff.role))
+    return KeyGrant(Actor(ActorType.STAFF, staff.id, staff.name or staff.email, Role(staff.role)), expires_at)
+
+
+def actor_for_key(session: Session, key: str) -> Actor | None:
+    """The account or staff member owning ``key``, or None."""
+    grant = grant_for_key(session, key)
+    return grant.actor if grant is not None else None
 
 
 def get_account(session: Session, account_id: int) -> Account:

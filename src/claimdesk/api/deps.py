@@ -12,10 +12,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from claimdesk.accounts.service import Actor, actor_for_key, hash_key
+from claimdesk.accounts.keys import key_epoch
+from claimdesk.accounts.service import Actor, KeyGrant, grant_for_key, hash_key
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.exceptions import Forbidden, RateLimited, Unauthenticated
+from claimdesk.models import utcnow
 
 from .body import read_json
 from .ratelimit import RateLimiter
@@ -32,13 +34,45 @@ class Services:
 
 
 class KeyCache:
-    """Recently seen keys, so that a busy integration does not cost a query per call for its key."""
+    """Recently seen keys, so that a busy integration does not cost a query per call for its key.
+
+    An entry lives ``ttl_seconds``, or until its key's grace period ends if that is sooner. Revocations
+    reach the cache through the key epoch (``accounts.keys``): when ``recheck_seconds`` have passed since
+    the last look, the next request reads the epoch (one row, once per process and period, not per
+    request) and the whole cache is dropped if it changed. An entry is only put if no drop happened while
+    its key was being looked up, so a lookup that raced a revocation cannot bring the key back.
+    """
 
     ttl_seconds = 30.0
 
-    def __init__(self) -> None:
+    def __init__(self, recheck_seconds: float = 1.0) -> None:
+        self.recheck_seconds = recheck_seconds
         self._entries: dict[str, tuple[Actor, float]] = {}
         self._lock = threading.Lock()
+        self._epoch: int | None = None
+        self._generation = 0
+        self._checked_until = 0.0  # monotonic time until which the last epoch read holds
+
+    @property
+    def stale(self) -> bool:
+        return time.monotonic() >= self._checked_until
+
+    def refresh(self, db: Database) -> None:
+        """Read the epoch, unless another request did so meanwhile; drop every entry if it changed."""
+        with self._lock:
+            if not self.stale:
+                return
+            started = time.monotonic()
+            epoch = db.read(key_epoch)
+            if epoch != self._epoch:
+                self._entries.clear()
+                self._generation += 1
+                self._epoch = epoch
+            self._checked_until = started + self.recheck_seconds
+
+    @property
+    def generation(self) -> int:
+        return self._generation
 
     def get(self, digest: str) -> Actor | None:
         entry = self._entries.get(digest)
@@ -46,11 +80,16 @@ class KeyCache:
             return None
         return entry[0]
 
-    def put(self, digest: str, actor: Actor) -> None:
+    def put(self, digest: str, grant: KeyGrant, generation: int) -> None:
+        lifetime = self.ttl_seconds
+        if grant.expires_at is not None:
+            lifetime = min(lifetime, (grant.expires_at - utcnow()).total_seconds())
         with self._lock:
+            if generation != self._generation:  # dropped while the key was looked up
+                return
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[digest] = (actor, time.monotonic() + self.ttl_seconds)
+            self._entries[digest] = (grant.actor, time.monotonic() + lifetime)
 
 
 # The small dependencies are ``async def`` so that FastAPI runs them on the event loop: a sync dependency
@@ -93,14 +132,19 @@ async def _authenticate(request: Request, services: Services) -> Actor:
     header = request.headers.get("authorization")
     if not header:
         raise Unauthenticated()
+    keys = services.keys
+    if keys.stale:  # once per process and recheck period: has any key been revoked or rotated?
+        await run_in_threadpool(keys.refresh, services.db)
     for key in _candidate_keys(header):
         digest = hash_key(key)
-        actor = services.keys.get(digest)
+        actor = keys.get(digest)
         if actor is None:
-            actor = await run_in_threadpool(services.db.read, actor_for_key, key)
-            if actor is None:
+            generation = keys.generation
+            grant = await run_in_threadpool(services.db.read, grant_for_key, key)
+            if grant is None:
                 continue
-            services.keys.put(digest, actor)
+            keys.put(digest, grant, generation)
+            actor = grant.actor
         quota = services.limiter.hit(f"{actor.type}:{actor.id}")
         # The middleware in app.py copies this onto the answer, whatever the answer is.
         request.state.quota = quota

@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
 
-from .accounts import Account, ApiKey, Staff
+from .accounts import Account, ApiKey, ApiKeyEpoch, Staff
 from .base import Base, utcnow
 from .console import DashboardPeriod, DashboardRollup
 from .events import Event, Job
@@ -13,6 +13,7 @@ __all__ = [
     "FILE_PENDING",
     "Account",
     "ApiKey",
+    "ApiKeyEpoch",
     "Base",
     "DashboardPeriod",
     "DashboardRollup",

@@ -5,7 +5,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, CreatedMixin, IdMixin
+from .base import Base, BigId, CreatedMixin, IdMixin, utcnow
 
 
 class Account(IdMixin, CreatedMixin, Base):
@@ -41,3 +41,17 @@ class ApiKey(IdMixin, CreatedMixin, Base):
     account_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("accounts.id"), default=None, index=True)
     staff_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("staff.id"), default=None, index=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Set when the key was rotated: it keeps working until then (the grace period), then no more.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class ApiKeyEpoch(Base):
+    """One row, counted up in the transaction of every key rotation and revocation. Each process compares
+    it, at most ``api_key_recheck_seconds`` apart, with the value it last saw, and drops its cache of keys
+    when it changed: a revoked key stops working on every process within that time."""
+
+    __tablename__ = "api_key_epoch"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    epoch: Mapped[int] = mapped_column(sa.BigInteger)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
