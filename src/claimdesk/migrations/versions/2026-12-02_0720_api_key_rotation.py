@@ -1,7 +1,7 @@
 """api keys: an expiry for rotated keys, and the epoch that tells processes to drop their key caches
 
 Revision ID: 4b6e2f1a9c30
-Revises: e11c0a50f7a1
+Revises: f12a7c0e5d01 (portal users' last contact e-mail; first written on e11c0a50f7a1)
 Create Date: 2026-12-02 07:20:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from claimdesk.models.base import UTCDateTime
 
 revision: str = "4b6e2f1a9c30"
-down_revision: str | None = "e11c0a50f7a1"
+down_revision: str | None = "f12a7c0e5d01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
