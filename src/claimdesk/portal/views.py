@@ -3,6 +3,7 @@ and the account's evidence files."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from claimdesk.files.endpoints import send_file
 from claimdesk.files.storage import get_storage
 from claimdesk.orders.service import list_orders
 from claimdesk.rules.catalogue import REASONS, Reason
+from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.listing import ListQuery, TicketFilter, list_problems, list_tickets
 from claimdesk.tickets.lookup import reseller_ticket
@@ -158,6 +160,19 @@ def _field(loc: str) -> str:
     return uploads.FIELD if loc.startswith(uploads.FIELD) else "body"
 
 
+def _reply_errors(problems: Sequence[Problem]) -> list[dict[str, str]]:
+    """Each problem at its control, the API's message naming the field as the form's label does
+    (``body: must not be empty.`` -> ``Message: must not be empty.``)."""
+    errors = []
+    for problem in problems:
+        field, message = _field(problem.loc), problem.message
+        # The text's messages start with its loc (a photo's start with the photo's name).
+        if problem.loc == "body" and message.startswith("body"):
+            message = "Message" + message.removeprefix("body")
+        errors.append({"field": field, "message": message})
+    return errors
+
+
 @router.post("/portal/tickets/{ticket_id}/reply")
 async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage) -> Response:
     """The reseller's reply with optional photos: the API's lifecycle (a holding ticket moves to pending)."""
@@ -177,7 +192,7 @@ async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage)
         )
         kept = await run_in_threadpool(uploads.keep_photos, get_storage(settings), photos)
     except ValidationFailed as exc:
-        errors = [{"field": _field(p.loc), "message": p.message} for p in exc.problems]
+        errors = _reply_errors(exc.problems)
         return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=422)
     finally:
         uploads.close(photos)
@@ -191,7 +206,7 @@ async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage)
     try:
         await run_in_threadpool(web.db.write, change)
     except ValidationFailed as exc:
-        errors = [{"field": _field(p.loc), "message": p.message} for p in exc.problems]
+        errors = _reply_errors(exc.problems)
         return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=422)
     except Conflict as exc:
         # A solved ticket's page has no reply box: the summary links to its resolution instead.
