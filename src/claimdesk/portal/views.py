@@ -1,5 +1,5 @@
 """The reseller portal's pages: the home, the account's orders and tickets (lists), a ticket with its reply form,
-and the account's evidence files."""
+the account's evidence files, and the account page (its keys, webhook endpoints and callback secret)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from claimdesk.accounts.keys import working_keys
+from claimdesk.accounts.service import get_account
 from claimdesk.console import uploads
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.files import service as files
@@ -30,6 +32,8 @@ from claimdesk.web.forms import form_errors
 from claimdesk.web.render import flash, render
 from claimdesk.web.sessions import Identity
 from claimdesk.web.state import web_state
+from claimdesk.webhooks.presenter import delivery_view, endpoint_view
+from claimdesk.webhooks.service import list_deliveries, list_endpoints
 
 router = web_router(tags=["portal"])
 
@@ -235,3 +239,38 @@ async def portal_file_thumbnail(request: Request, file_id: str, identity: Resell
         services.db.read, files.find_download, file_id, account_id=identity.account_id, thumbnail=True
     )
     return _send(services, download)
+
+
+# --- the account ----------------------------------------------------------------------------------
+
+RECENT_DELIVERIES = 10
+
+
+def _account(session: Session, account_id: int, *, reveal: bool) -> dict[str, Any]:
+    account = get_account(session, account_id)
+    return {
+        "account": {"id": account.id, "name": account.name},
+        "keys": working_keys(session, account_id),
+        "endpoints": [endpoint_view(e) for e in list_endpoints(session, account_id)],
+        "deliveries": [delivery_view(r) for r in list_deliveries(session, account_id, None, RECENT_DELIVERIES)],
+        "callback_secret": account.callback_secret if reveal else None,
+    }
+
+
+async def _account_page(request: Request, identity: Identity, *, reveal: bool) -> Response:
+    assert identity.account_id is not None
+    context = await run_in_threadpool(web_state(request).db.read, _account, identity.account_id, reveal=reveal)
+    # ``render`` answers every page ``no-store``: the revealed secret stays out of every cache.
+    return render(request, "portal/account.html", {"user": identity, **context})
+
+
+@router.get("/portal/account")
+async def portal_account(request: Request, identity: ResellerPage) -> Response:
+    """The account for its developers: API keys (their last characters), webhook endpoints and deliveries."""
+    return await _account_page(request, identity, reveal=False)
+
+
+@router.post("/portal/account/callback-secret")
+async def portal_reveal_secret(request: Request, identity: ResellerPage) -> Response:
+    """The account page with the callback secret shown: only on this POST (CSRF-checked), never on a GET."""
+    return await _account_page(request, identity, reveal=True)
