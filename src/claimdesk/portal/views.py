@@ -40,18 +40,25 @@ router = web_router(tags=["portal"])
 PAGE_SIZE = 50
 
 
+HOME_LATEST = 5
+
+
 def _overview(session: Session, account_id: int) -> dict[str, Any]:
-    tickets, _ = list_tickets(session, TicketFilter(account_id=account_id), PAGE_SIZE, None)
+    mine = TicketFilter(account_id=account_id)
+    held, more_held = list_tickets(session, replace(mine, status=TicketStatus.HOLDING), PAGE_SIZE, None)
+    latest, _ = list_tickets(session, mine, HOME_LATEST, None)
     return {
-        "orders": list_orders(session, account_id, limit=PAGE_SIZE),
-        "tickets": ticket_views(session, tickets, Audience.RESELLER),
+        "waiting": ticket_views(session, held, Audience.RESELLER),
+        "more_waiting": more_held is not None,
+        "tickets": ticket_views(session, latest, Audience.RESELLER),
+        "orders": list_orders(session, account_id, limit=HOME_LATEST),
         "reasons": {reason.value: info.label for reason, info in REASONS.items()},
     }
 
 
 @router.get("/portal")
 async def portal_home(request: Request, identity: ResellerPage) -> Response:
-    """The account's orders and tickets."""
+    """What waits for the reseller's answer, and the latest tickets and orders."""
     assert identity.account_id is not None
     context = await run_in_threadpool(web_state(request).db.read, _overview, identity.account_id)
     return render(request, "portal/index.html", {"user": identity, **context})
