@@ -47,7 +47,8 @@ def test_account_page_and_the_secret_by_keyboard(watched: Watched, site: Site) -
     with site.db.transaction() as session:
         account, key = create_account(session, "Webhook Reseller")
     headers = {"Authorization": f"Bearer {key}"}
-    hook = {"url": "https://reseller.example/hooks/claimdesk", "events": ["ticket.created", "ticket.status_changed"]}
+    url = "https://reseller.example/hooks/claimdesk"
+    hook = {"url": url, "events": ["ticket.created", "ticket.status_changed"]}
     made = httpx.post(f"{site.url}/webhooks", json=hook, headers=headers, timeout=30)
     assert made.status_code == 201, made.text
     sent = httpx.post(f"{site.url}/webhooks/{made.json()['id']}/test", headers=headers, timeout=30)
@@ -59,7 +60,7 @@ def test_account_page_and_the_secret_by_keyboard(watched: Watched, site: Site) -
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible()
     expect(page.get_by_text(f"cdk_…{key[-4:]}")).to_be_visible()
-    expect(page.get_by_role("region", name="Webhook endpoints").get_by_text(hook["url"])).to_be_visible()
+    expect(page.get_by_role("region", name="Webhook endpoints").get_by_text(url)).to_be_visible()
     expect(page.get_by_role("region", name="Recent deliveries").get_by_text("webhook.test")).to_be_visible()
     content = page.content()
     assert key not in content
