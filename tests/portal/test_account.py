@@ -78,7 +78,7 @@ def test_the_callback_secret_only_on_a_post_with_the_csrf_token(client: httpx.Cl
     shown = client.post("/portal/account/callback-secret", data={"csrf_token": token})
     assert shown.status_code == 200
     assert shown.headers["cache-control"] == "no-store"
-    assert f'value="{mine.callback_secret}"' in shown.text
+    assert f">{mine.callback_secret}</textarea>" in shown.text
     assert mine.callback_secret not in client.get("/portal/account").text
 
 
