@@ -57,7 +57,7 @@ def test_account_page_and_the_secret_by_keyboard(watched: Watched, site: Site) -
     page = watched.page
     email, password = site.new_user(account.id)
     sign_in(page, email, password)
-    page.get_by_role("link", name="Account").click()
+    page.get_by_role("link", name="Account", exact=True).click()
     expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible()
     expect(page.get_by_text(f"cdk_…{key[-4:]}")).to_be_visible()
     expect(page.get_by_role("region", name="Webhook endpoints").get_by_text(url)).to_be_visible()
@@ -72,7 +72,7 @@ def test_account_page_and_the_secret_by_keyboard(watched: Watched, site: Site) -
     page.keyboard.press("Enter")
     expect(page.get_by_label("Your callback secret")).to_have_value(secret)
     check_page(page, "portal account secret")
-    page.get_by_role("link", name="Account").click()  # a GET again: the secret is gone
+    page.get_by_role("link", name="Account", exact=True).click()  # a GET again: the secret is gone
     expect(page.get_by_role("button", name="Show callback secret")).to_be_visible()
     assert secret not in page.content()
     assert csp_errors(watched) == []
