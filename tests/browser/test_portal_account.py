@@ -7,26 +7,12 @@ import httpx
 from playwright.sync_api import expect
 
 from claimdesk.accounts.service import create_account
-from tests.factories import order_body, ticket_body
 
-from .conftest import Site, Watched, check_page, csp_errors, sign_in
+from .conftest import Site, Watched, check_page, csp_errors, holding_ticket, sign_in
 
 
 def test_home_shows_what_waits_first(watched: Watched, site: Site) -> None:
-    reseller = {"Authorization": f"Bearer {site.reseller_key}"}
-    order = httpx.post(f"{site.url}/order", json=order_body(), headers=reseller, timeout=30).json()["order"]
-    body = ticket_body(order, reason="missing", description="Two posters missing")
-    body["products"] = [{"id": order["products"][0]["id"], "amount": 1}]
-    filed = httpx.post(f"{site.url}/tickets", json=body, headers=reseller, timeout=30)
-    assert filed.status_code == 201, filed.text
-    ticket = filed.json()["ticket"]
-    asked = httpx.post(
-        f"{site.url}/staff/tickets/{ticket['number']}/status",
-        json={"status": "holding", "message": "Were both tubes empty?"},
-        headers={"Authorization": f"Bearer {site.staff_key}"},
-        timeout=30,
-    )
-    assert asked.status_code == 200, asked.text
+    ticket = holding_ticket(site, description="Two posters missing", question="Were both tubes empty?")
     page = watched.page
     email, password = site.new_user()
     sign_in(page, email, password)
