@@ -31,6 +31,7 @@ from claimdesk.db import Database
 from claimdesk.demo import DEMO_USER_EMAIL, DEMO_USER_PASSWORD, seed
 from claimdesk.migrate import upgrade
 from claimdesk.testing.server import ThreadedServer
+from tests.factories import order_body, ticket_body
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).with_name("artifacts")
@@ -129,6 +130,26 @@ def _file_ticket(site: Site, *, description: str) -> dict[str, Any]:
     response = httpx.post(f"{site.url}/tickets", json=body, headers=headers, timeout=30)
     assert response.status_code == 201, response.text
     ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+def holding_ticket(site: Site, *, description: str, question: str) -> dict[str, Any]:
+    """A new order of the demo account with a ``missing`` ticket on its first line, which staff asked
+    ``question`` about (holding): the ticket as the staff API answers it."""
+    reseller = {"Authorization": f"Bearer {site.reseller_key}"}
+    order = httpx.post(f"{site.url}/order", json=order_body(), headers=reseller, timeout=30).json()["order"]
+    body = ticket_body(order, reason="missing", description=description)
+    body["products"] = [{"id": order["products"][0]["id"], "amount": 2}]
+    filed = httpx.post(f"{site.url}/tickets", json=body, headers=reseller, timeout=30)
+    assert filed.status_code == 201, filed.text
+    asked = httpx.post(
+        f"{site.url}/staff/tickets/{filed.json()['ticket']['number']}/status",
+        json={"status": "holding", "message": question},
+        headers={"Authorization": f"Bearer {site.staff_key}"},
+        timeout=30,
+    )
+    assert asked.status_code == 200, asked.text
+    ticket: dict[str, Any] = asked.json()
     return ticket
 
 

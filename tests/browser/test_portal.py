@@ -9,22 +9,20 @@ import httpx
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.factories import order_body, ticket_body
-
-from .conftest import Site, Watched, check_page, csp_errors, sign_in
+from .conftest import Site, Watched, check_page, csp_errors, holding_ticket, sign_in
 
 
 def test_order_and_ticket_lists(watched: Watched, site: Site) -> None:
     page = watched.page
     sign_in(page, site.user_email, site.user_password)
-    page.get_by_role("link", name="Orders").click()
+    page.get_by_role("link", name="Orders", exact=True).click()
     expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
     check_page(page, "portal orders")
     page.get_by_role("searchbox", name="Search orders").fill("no-such-order")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("No orders match")).to_be_visible()
     check_page(page, "portal orders none")
-    page.get_by_role("link", name="Tickets").click()
+    page.get_by_role("link", name="Tickets", exact=True).click()
     expect(page.get_by_role("heading", name="Tickets", exact=True)).to_be_visible()
     check_page(page, "portal tickets")
     page.get_by_role("combobox", name="Status").select_option("holding")
@@ -35,20 +33,8 @@ def test_order_and_ticket_lists(watched: Watched, site: Site) -> None:
 
 def test_answering_a_question_with_a_photo(watched: Watched, site: Site, tmp_path: Path) -> None:
     staff = {"Authorization": f"Bearer {site.staff_key}"}
-    reseller = {"Authorization": f"Bearer {site.reseller_key}"}
-    order = httpx.post(f"{site.url}/order", json=order_body(), headers=reseller, timeout=30).json()["order"]
-    body = ticket_body(order, reason="missing", description="Two banners missing from the box")
-    body["products"] = [{"id": order["products"][0]["id"], "amount": 2}]
-    filed = httpx.post(f"{site.url}/tickets", json=body, headers=reseller, timeout=30)
-    assert filed.status_code == 201, filed.text
-    ticket = filed.json()["ticket"]
-    asked = httpx.post(
-        f"{site.url}/staff/tickets/{ticket['number']}/status",
-        json={"status": "holding", "message": "Could you send a photo of the delivery note?"},
-        headers=staff,
-        timeout=30,
-    )
-    assert asked.status_code == 200, asked.text
+    question = "Could you send a photo of the delivery note?"
+    ticket = holding_ticket(site, description="Two banners missing from the box", question=question)
     photo = tmp_path / "note.png"
     buffer = io.BytesIO()
     Image.new("RGB", (320, 240), "orange").save(buffer, "PNG")

@@ -42,6 +42,8 @@ def test_ticket_page_reply_files_and_tenancy(client: httpx.Client, db: Database)
     empty = client.post(f"/portal/tickets/{ticket['id']}/reply", data={"body": "", "csrf_token": token})
     assert empty.status_code == 422
     assert 'id="body-error"' in empty.text
+    assert "Message: must not be empty." in empty.text
+    assert "body: " not in empty.text
     bad = client.post(
         f"/portal/tickets/{ticket['id']}/reply",
         data={"body": "Here it is", "csrf_token": token},

@@ -64,6 +64,32 @@ def _working(account_id: int, now: dt.datetime) -> sa.ColumnElement[bool]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What the account may see of one of its working keys: never the key, nor its hash."""
+
+    prefix: str
+    last_chars: str | None  # None for a key made before they were kept
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None  # set while it is in a rotation's grace period
+
+    @property
+    def masked(self) -> str:
+        """``cdk_…x9Qz``: its kind and last characters; a key made before those were kept, its prefix."""
+        if self.last_chars is None:
+            return f"{self.prefix}…"
+        return f"{self.prefix.partition('_')[0]}_…{self.last_chars}"
+
+
+def working_keys(session: Session, account_id: int) -> list[KeyInfo]:
+    """The account's keys that work now, newest first (a rotated one in its grace period too)."""
+    rows = session.scalars(
+        sa.select(ApiKey).where(_working(account_id, utcnow())).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    )
+    return [KeyInfo(k.prefix, k.last_chars, k.created_at, k.last_used_at, k.expires_at) for k in rows]
+
+
 def rotate_key(session: Session, account_id: int, *, grace: dt.timedelta) -> Rotation:
     """A new key for the account; its other working keys keep working for ``grace`` (none of them longer
     than it already would), then stop."""

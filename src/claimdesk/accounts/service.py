@@ -75,8 +75,20 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+# How many of a key's last characters are kept, to tell keys apart (out of 43 random ones).
+KEY_LAST_CHARS = 4
+
+
 def _add_key(session: Session, key: str, *, account_id: int | None = None, staff_id: int | None = None) -> None:
-    session.add(ApiKey(key_hash=hash_key(key), prefix=key[:12], account_id=account_id, staff_id=staff_id))
+    session.add(
+        ApiKey(
+            key_hash=hash_key(key),
+            prefix=key[:12],
+            last_chars=key[-KEY_LAST_CHARS:],
+            account_id=account_id,
+            staff_id=staff_id,
+        )
+    )
 
 
 def _check_name(name: str, loc: str, max_length: int) -> str:
@@ -128,6 +140,13 @@ class KeyGrant:
 
     actor: Actor
     expires_at: dt.datetime | None
+    key_id: int
+    last_used_at: dt.datetime | None
+
+    @property
+    def use_is_news(self) -> bool:
+        """Whether this use is worth writing down (``last_used_at`` is kept to ``KEY_USE_PRECISION``)."""
+        return self.last_used_at is None or utcnow() - self.last_used_at >= KEY_USE_PRECISION
 
 
 def grant_for_key(session: Session, key: str) -> KeyGrant | None:
@@ -146,11 +165,30 @@ def grant_for_key(session: Session, key: str) -> KeyGrant | None:
     ).first()
     if row is None or not hmac.compare_digest(row.ApiKey.key_hash, digest):
         return None
-    expires_at = row.ApiKey.expires_at
+    found: ApiKey = row.ApiKey
     if row.Account is not None:
-        return KeyGrant(Actor(ActorType.RESELLER, row.Account.id, row.Account.name), expires_at)
-    staff: Staff = row.Staff
-    return KeyGrant(Actor(ActorType.STAFF, staff.id, staff.name or staff.email, Role(staff.role)), expires_at)
+        actor = Actor(ActorType.RESELLER, row.Account.id, row.Account.name)
+    else:
+        staff: Staff = row.Staff
+        actor = Actor(ActorType.STAFF, staff.id, staff.name or staff.email, Role(staff.role))
+    return KeyGrant(actor, found.expires_at, found.id, found.last_used_at)
+
+
+# A key's last use is written at most this often, so that a busy key costs no write per call.
+KEY_USE_PRECISION = dt.timedelta(minutes=1)
+
+
+def note_key_use(session: Session, key_id: int) -> None:
+    """Write down that the key was just used, unless that is already known to ``KEY_USE_PRECISION``."""
+    now = utcnow()
+    session.execute(
+        sa.update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - KEY_USE_PRECISION),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def actor_for_key(session: Session, key: str) -> Actor | None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from claimdesk.accounts.keys import key_epoch
-from claimdesk.accounts.service import Actor, KeyGrant, grant_for_key, hash_key
+from claimdesk.accounts.service import Actor, KeyGrant, grant_for_key, hash_key, note_key_use
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from claimdesk.exceptions import Forbidden, RateLimited, Unauthenticated
@@ -21,6 +23,8 @@ from claimdesk.models import utcnow
 
 from .body import read_json
 from .ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -128,6 +132,14 @@ def _candidate_keys(header: str) -> list[str]:
     return []
 
 
+async def _note_use(services: Services, key_id: int) -> None:
+    # Best effort: a database that is full, or busy past its timeout, must not refuse a call for this.
+    try:
+        await run_in_threadpool(services.db.write, note_key_use, key_id)
+    except SQLAlchemyError:
+        log.warning("could not note the use of API key %s", key_id, exc_info=True)
+
+
 async def _authenticate(request: Request, services: Services) -> Actor:
     header = request.headers.get("authorization")
     if not header:
@@ -145,6 +157,8 @@ async def _authenticate(request: Request, services: Services) -> Actor:
                 continue
             keys.put(digest, grant, generation)
             actor = grant.actor
+            if grant.use_is_news:  # at most once a minute per key: the cache keeps it from every call
+                await _note_use(services, grant.key_id)
         quota = services.limiter.hit(f"{actor.type}:{actor.id}")
         # The middleware in app.py copies this onto the answer, whatever the answer is.
         request.state.quota = quota

@@ -43,6 +43,10 @@ class ApiKey(IdMixin, CreatedMixin, Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Set when the key was rotated: it keeps working until then (the grace period), then no more.
     expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The key's last characters, so that its account can tell its keys apart (null for keys made before).
+    last_chars: Mapped[str | None] = mapped_column(sa.String(8), default=None)
+    # When a call last used the key, to the minute (``accounts.service.KEY_USE_PRECISION``).
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class ApiKeyEpoch(Base):

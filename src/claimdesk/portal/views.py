@@ -1,8 +1,9 @@
 """The reseller portal's pages: the home, the account's orders and tickets (lists), a ticket with its reply form,
-and the account's evidence files."""
+the account's evidence files, and the account page (its keys, webhook endpoints and callback secret)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from claimdesk.accounts.keys import working_keys
+from claimdesk.accounts.service import get_account
 from claimdesk.console import uploads
 from claimdesk.exceptions import Conflict, ValidationFailed
 from claimdesk.files import service as files
@@ -19,6 +22,7 @@ from claimdesk.files.endpoints import send_file
 from claimdesk.files.storage import get_storage
 from claimdesk.orders.service import list_orders
 from claimdesk.rules.catalogue import REASONS, Reason
+from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
 from claimdesk.tickets.listing import ListQuery, TicketFilter, list_problems, list_tickets
 from claimdesk.tickets.lookup import reseller_ticket
@@ -28,24 +32,33 @@ from claimdesk.web.forms import form_errors
 from claimdesk.web.render import flash, render
 from claimdesk.web.sessions import Identity
 from claimdesk.web.state import web_state
+from claimdesk.webhooks.presenter import delivery_view, endpoint_view
+from claimdesk.webhooks.service import list_deliveries, list_endpoints
 
 router = web_router(tags=["portal"])
 
 PAGE_SIZE = 50
 
 
+HOME_LATEST = 5
+
+
 def _overview(session: Session, account_id: int) -> dict[str, Any]:
-    tickets, _ = list_tickets(session, TicketFilter(account_id=account_id), PAGE_SIZE, None)
+    mine = TicketFilter(account_id=account_id)
+    held, more_held = list_tickets(session, replace(mine, status=TicketStatus.HOLDING), PAGE_SIZE, None)
+    latest, _ = list_tickets(session, mine, HOME_LATEST, None)
     return {
-        "orders": list_orders(session, account_id, limit=PAGE_SIZE),
-        "tickets": ticket_views(session, tickets, Audience.RESELLER),
+        "waiting": ticket_views(session, held, Audience.RESELLER),
+        "more_waiting": more_held is not None,
+        "tickets": ticket_views(session, latest, Audience.RESELLER),
+        "orders": list_orders(session, account_id, limit=HOME_LATEST),
         "reasons": {reason.value: info.label for reason, info in REASONS.items()},
     }
 
 
 @router.get("/portal")
 async def portal_home(request: Request, identity: ResellerPage) -> Response:
-    """The account's orders and tickets."""
+    """What waits for the reseller's answer, and the latest tickets and orders."""
     assert identity.account_id is not None
     context = await run_in_threadpool(web_state(request).db.read, _overview, identity.account_id)
     return render(request, "portal/index.html", {"user": identity, **context})
@@ -158,6 +171,19 @@ def _field(loc: str) -> str:
     return uploads.FIELD if loc.startswith(uploads.FIELD) else "body"
 
 
+def _reply_errors(problems: Sequence[Problem]) -> list[dict[str, str]]:
+    """Each problem at its control, the API's message naming the field as the form's label does
+    (``body: must not be empty.`` -> ``Message: must not be empty.``)."""
+    errors = []
+    for problem in problems:
+        field, message = _field(problem.loc), problem.message
+        # The text's messages start with its loc (a photo's start with the photo's name).
+        if problem.loc == "body" and message.startswith("body"):
+            message = "Message" + message.removeprefix("body")
+        errors.append({"field": field, "message": message})
+    return errors
+
+
 @router.post("/portal/tickets/{ticket_id}/reply")
 async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage) -> Response:
     """The reseller's reply with optional photos: the API's lifecycle (a holding ticket moves to pending)."""
@@ -177,7 +203,7 @@ async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage)
         )
         kept = await run_in_threadpool(uploads.keep_photos, get_storage(settings), photos)
     except ValidationFailed as exc:
-        errors = [{"field": _field(p.loc), "message": p.message} for p in exc.problems]
+        errors = _reply_errors(exc.problems)
         return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=422)
     finally:
         uploads.close(photos)
@@ -191,7 +217,7 @@ async def portal_reply(request: Request, ticket_id: str, identity: ResellerPage)
     try:
         await run_in_threadpool(web.db.write, change)
     except ValidationFailed as exc:
-        errors = [{"field": _field(p.loc), "message": p.message} for p in exc.problems]
+        errors = _reply_errors(exc.problems)
         return await _ticket_page(request, identity, ticket_id, errors=errors, form={"body": text}, status=422)
     except Conflict as exc:
         # A solved ticket's page has no reply box: the summary links to its resolution instead.
@@ -220,3 +246,38 @@ async def portal_file_thumbnail(request: Request, file_id: str, identity: Resell
         services.db.read, files.find_download, file_id, account_id=identity.account_id, thumbnail=True
     )
     return _send(services, download)
+
+
+# --- the account ----------------------------------------------------------------------------------
+
+RECENT_DELIVERIES = 10
+
+
+def _account(session: Session, account_id: int, *, reveal: bool) -> dict[str, Any]:
+    account = get_account(session, account_id)
+    return {
+        "account": {"id": account.id, "name": account.name},
+        "keys": working_keys(session, account_id),
+        "endpoints": [endpoint_view(e) for e in list_endpoints(session, account_id)],
+        "deliveries": [delivery_view(r) for r in list_deliveries(session, account_id, None, RECENT_DELIVERIES)],
+        "callback_secret": account.callback_secret if reveal else None,
+    }
+
+
+async def _account_page(request: Request, identity: Identity, *, reveal: bool) -> Response:
+    assert identity.account_id is not None
+    context = await run_in_threadpool(web_state(request).db.read, _account, identity.account_id, reveal=reveal)
+    # ``render`` answers every page ``no-store``: the revealed secret stays out of every cache.
+    return render(request, "portal/account.html", {"user": identity, **context})
+
+
+@router.get("/portal/account")
+async def portal_account(request: Request, identity: ResellerPage) -> Response:
+    """The account for its developers: API keys (their last characters), webhook endpoints and deliveries."""
+    return await _account_page(request, identity, reveal=False)
+
+
+@router.post("/portal/account/callback-secret")
+async def portal_reveal_secret(request: Request, identity: ResellerPage) -> Response:
+    """The account page with the callback secret shown: only on this POST (CSRF-checked), never on a GET."""
+    return await _account_page(request, identity, reveal=True)
