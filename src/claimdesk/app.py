@@ -107,6 +107,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None, worker: bool = False) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_production()  # production without its secrets: refused before anything is opened
     db = database or Database(settings.database_url, echo=settings.sql_echo, pool_size=settings.database_pool_size)
     services = Services(
         settings=settings,

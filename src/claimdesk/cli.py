@@ -20,7 +20,7 @@ from .accounts.keys import revoke_keys, rotate_key
 from .accounts.service import Role, create_account, create_staff
 from .accounts.users import add_user, list_users, remove_user
 from .api.requestid import LOG_FORMAT, install_log_records, uvicorn_log_config
-from .config import get_settings
+from .config import Environment, UnsafeSettings, get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
 from .migrate import upgrade
@@ -268,12 +268,18 @@ def serve(
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request")] = True,
 ) -> None:
     """Run the API (and the background worker, unless --no-worker). Migrates the database first."""
+    settings = get_settings()
+    problems = settings.production_problems()
+    if demo and settings.env is Environment.PRODUCTION:
+        problems.append("--demo puts published keys and passwords in the database (leave it out)")
+    if problems:  # before the log, the migrations or the port: one line saying what to set
+        typer.echo(f"error: {UnsafeSettings(problems)}", err=True)
+        raise typer.Exit(code=2)
     _log_to_stderr()
     import uvicorn
 
     from .app import create_app
 
-    settings = get_settings()
     upgrade(settings.database_url)
     database = Database(settings.database_url, echo=settings.sql_echo, pool_size=settings.database_pool_size)
     if demo:
