@@ -24,6 +24,7 @@ from .db import Database
 from .exceptions import ClaimdeskError
 from .rules.codes import Code
 from .rules.problems import Problem, dotted
+from .slowclients import BodyDeadline
 from .unavailable import DATABASE_ERRORS, first_line, unavailable_for
 from .web.errors import is_web_path
 from .web.install import html_error, install_web
@@ -189,6 +190,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(QuotaHeaders)
+    # A body that does not arrive in time: 408 from the route reading it (the handlers above answer it).
+    app.add_middleware(BodyDeadline, seconds=settings.request_body_timeout_seconds)
 
     # Outermost: every answer carries x-request-id, and every log line written meanwhile has it.
     install_log_records()

@@ -307,10 +307,15 @@ def serve(
             soft_wrap=True,
             highlight=False,
         )
+    from .slowclients import guarded_protocol
+
     uvicorn.run(
         create_app(settings, database=database, worker=worker),
         host=host,
         port=port,
+        # Slow clients: deadlines for a request's headers and body, and for idle kept-alive connections.
+        http=guarded_protocol(settings.request_head_timeout_seconds, settings.request_body_timeout_seconds),
+        timeout_keep_alive=settings.keep_alive_seconds,
         log_level="info",
         access_log=access_log,
         log_config=uvicorn_log_config(),

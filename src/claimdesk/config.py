@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     # every third of it, so a job of a worker that died is taken again by another once its lease ran out.
     job_lease_seconds: float = Field(default=300.0, ge=1)
     sql_echo: bool = False
+    # Slow clients (`claimdesk serve`): a request's line and headers must arrive within the first, its body
+    # within the second (counted from the end of the headers), or the connection is closed (408); an idle
+    # kept-alive connection is closed after the third.
+    request_head_timeout_seconds: float = Field(default=10.0, gt=0)
+    request_body_timeout_seconds: float = Field(default=60.0, gt=0)
+    keep_alive_seconds: int = Field(default=5, ge=1)
 
     # The web UI (sign-in, console, portal). Session cookies are Secure (sent over HTTPS only) unless this
     # is turned off for plain-HTTP development and the demo (`claimdesk serve --demo` does so by itself).

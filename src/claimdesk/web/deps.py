@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from claimdesk.exceptions import BadRequest
+from claimdesk.exceptions import BadRequest, ClaimdeskError
 from claimdesk.models import utcnow
 
 from .errors import CsrfFailed, LoginRequired, Redirect, WrongArea
@@ -94,6 +94,8 @@ async def check_csrf(request: Request) -> None:
     if sent is None:
         try:
             form = await request.form()
+        except ClaimdeskError:  # the body too slow (408) is no malformed form
+            raise
         except Exception as exc:  # a malformed multipart body: python-multipart raises several kinds
             raise BadRequest("The form could not be read.") from exc
         field = form.get(CSRF_FIELD)
