@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     # rate_limit_storage, so every process of a deployment sees the same counts when that is Redis).
     signin_limit_per_email: str = "5/15minutes"
     signin_limit_per_address: str = "30/15minutes"
+    # Web pages (sign-in, console, portal, their files and thumbnails) answered per signed-in session, and
+    # per client address whoever asks (an office behind one address shares it); past either, a 429 page with
+    # Retry-After. Counted in rate_limit_storage like the API's per-key limit, which is separate.
+    web_rate_limit_per_session: str = "300/minute"
+    web_rate_limit_per_address: str = "1200/minute"
     # Signs what the web pages hand to the browser and take back (the portal's photos kept between two
     # submits of a form). Unset: a random key made once and kept in storage_dir (".web-signing-key"), which
     # every process of a deployment shares anyway for the files.
