@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import logging
 import time
@@ -37,11 +38,20 @@ app.add_typer(staff_app, name="staff")
 console = Console(stderr=True)
 
 
-def _log_to_stderr() -> None:
+class LogLevel(enum.StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+def _log_to_stderr(level: LogLevel = LogLevel.INFO) -> None:
     """The worker's and the service's own messages (jobs retried, given up) next to uvicorn's."""
     install_log_records()
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # SQL is logged only when CLAIMDESK_SQL_ECHO says so, whatever the level: SQLAlchemy keeps its loggers
+    # at WARNING unless the engine echoes.
 
 
 def _database() -> Database:
@@ -260,12 +270,13 @@ def staff_create(
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917 (Typer passes options by name; one per option)
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the background worker in-process")] = True,
     demo: Annotated[bool, typer.Option("--demo", help="Add demo data and print demo credentials")] = False,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request")] = True,
+    log_level: Annotated[LogLevel, typer.Option(help="The least important messages logged")] = LogLevel.INFO,
 ) -> None:
     """Run the API (and the background worker, unless --no-worker). Migrates the database first."""
     settings = get_settings()
@@ -275,7 +286,7 @@ def serve(
     if problems:  # before the log, the migrations or the port: one line saying what to set
         typer.echo(f"error: {UnsafeSettings(problems)}", err=True)
         raise typer.Exit(code=2)
-    _log_to_stderr()
+    _log_to_stderr(log_level)
     import uvicorn
 
     from .app import create_app
@@ -316,7 +327,7 @@ def serve(
         # Slow clients: deadlines for a request's headers and body, and for idle kept-alive connections.
         http=guarded_protocol(settings.request_head_timeout_seconds, settings.request_body_timeout_seconds),
         timeout_keep_alive=settings.keep_alive_seconds,
-        log_level="info",
+        log_level=log_level.value,
         access_log=access_log,
         log_config=uvicorn_log_config(),
         proxy_headers=False,
