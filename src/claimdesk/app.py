@@ -24,6 +24,7 @@ from .db import Database
 from .exceptions import ClaimdeskError
 from .rules.codes import Code
 from .rules.problems import Problem, dotted
+from .slowclients import BodyDeadline
 from .unavailable import DATABASE_ERRORS, first_line, unavailable_for
 from .web.errors import is_web_path
 from .web.install import html_error, install_web
@@ -107,6 +108,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None, worker: bool = False) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_production()  # production without its secrets: refused before anything is opened
     db = database or Database(settings.database_url, echo=settings.sql_echo, pool_size=settings.database_pool_size)
     services = Services(
         settings=settings,
@@ -188,6 +190,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(QuotaHeaders)
+    # A body that does not arrive in time: 408 from the route reading it (the handlers above answer it).
+    app.add_middleware(BodyDeadline, seconds=settings.request_body_timeout_seconds)
 
     # Outermost: every answer carries x-request-id, and every log line written meanwhile has it.
     install_log_records()

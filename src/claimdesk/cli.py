@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from .accounts.keys import revoke_keys, rotate_key
 from .accounts.service import Role, create_account, create_staff
 from .accounts.users import add_user, list_users, remove_user
 from .api.requestid import LOG_FORMAT, install_log_records, uvicorn_log_config
-from .config import get_settings
+from .config import Environment, UnsafeSettings, get_settings
 from .db import Database
 from .exceptions import ClaimdeskError
 from .migrate import upgrade
@@ -37,11 +38,20 @@ app.add_typer(staff_app, name="staff")
 console = Console(stderr=True)
 
 
-def _log_to_stderr() -> None:
+class LogLevel(enum.StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+def _log_to_stderr(level: LogLevel = LogLevel.INFO) -> None:
     """The worker's and the service's own messages (jobs retried, given up) next to uvicorn's."""
     install_log_records()
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # SQL is logged only when CLAIMDESK_SQL_ECHO says so, whatever the level: SQLAlchemy keeps its loggers
+    # at WARNING unless the engine echoes.
 
 
 def _database() -> Database:
@@ -260,20 +270,27 @@ def staff_create(
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917 (Typer passes options by name; one per option)
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the background worker in-process")] = True,
     demo: Annotated[bool, typer.Option("--demo", help="Add demo data and print demo credentials")] = False,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request")] = True,
+    log_level: Annotated[LogLevel, typer.Option(help="The least important messages logged")] = LogLevel.INFO,
 ) -> None:
     """Run the API (and the background worker, unless --no-worker). Migrates the database first."""
-    _log_to_stderr()
+    settings = get_settings()
+    problems = settings.production_problems()
+    if demo and settings.env is Environment.PRODUCTION:
+        problems.append("--demo puts published keys and passwords in the database (leave it out)")
+    if problems:  # before the log, the migrations or the port: one line saying what to set
+        typer.echo(f"error: {UnsafeSettings(problems)}", err=True)
+        raise typer.Exit(code=2)
+    _log_to_stderr(log_level)
     import uvicorn
 
     from .app import create_app
 
-    settings = get_settings()
     upgrade(settings.database_url)
     database = Database(settings.database_url, echo=settings.sql_echo, pool_size=settings.database_pool_size)
     if demo:
@@ -301,11 +318,16 @@ def serve(
             soft_wrap=True,
             highlight=False,
         )
+    from .slowclients import guarded_protocol
+
     uvicorn.run(
         create_app(settings, database=database, worker=worker),
         host=host,
         port=port,
-        log_level="info",
+        # Slow clients: deadlines for a request's headers and body, and for idle kept-alive connections.
+        http=guarded_protocol(settings.request_head_timeout_seconds, settings.request_body_timeout_seconds),
+        timeout_keep_alive=settings.keep_alive_seconds,
+        log_level=log_level.value,
         access_log=access_log,
         log_config=uvicorn_log_config(),
         proxy_headers=False,

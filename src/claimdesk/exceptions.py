@@ -69,6 +69,17 @@ class Conflict(ClaimdeskError):
     status_code = 409
 
 
+class RequestTimeout(ClaimdeskError):
+    """The request's body did not arrive within ``request_body_timeout_seconds``; the connection is closed."""
+
+    status_code = 408
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The request's body arrived too slowly; nothing was done. Send it again.", headers={"Connection": "close"}
+        )
+
+
 class PayloadTooLarge(ClaimdeskError):
     status_code = 413
 

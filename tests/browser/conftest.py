@@ -84,6 +84,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         signin_limit_per_email="5/15minutes",
         # Every test signs in from 127.0.0.1; the per-address limit has its own test in tests/web.
         signin_limit_per_address="100000/15minutes",
+        # One server for the whole package, every page from 127.0.0.1: the page limit has its own test.
+        web_rate_limit_per_address="100000/minute",
     )
     db = Database(url)
     with db.transaction() as session:

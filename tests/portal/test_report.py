@@ -83,6 +83,7 @@ def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         secure_cookies=False,
         signin_limit_per_email="1000/15minutes",
         signin_limit_per_address="100000/15minutes",
+        web_rate_limit_per_address="100000/minute",
     )
     db = Database(url)
     try:

@@ -1,7 +1,9 @@
-"""Dependencies of the web pages: who is signed in, the area guards, and CSRF on every unsafe method.
+"""Dependencies of the web pages: who is signed in, the area guards, the page rate limit, and CSRF on every
+unsafe method.
 
-Views declare ``identity: StaffPage`` or ``identity: ResellerPage``; routers made by ``web_router()`` check
-the CSRF token of every POST, PUT, PATCH and DELETE before the view runs.
+Views declare ``identity: StaffPage`` or ``identity: ResellerPage``; routers made by ``web_router()`` count
+every page view against the limits and check the CSRF token of every POST, PUT, PATCH and DELETE before the
+view runs.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from claimdesk.exceptions import BadRequest
+from claimdesk.exceptions import BadRequest, ClaimdeskError
 from claimdesk.models import utcnow
 
-from .errors import CsrfFailed, LoginRequired, Redirect, WrongArea
+from .errors import CsrfFailed, LoginRequired, PagesTooFast, Redirect, WrongArea
 from .render import PRELOGIN_COOKIE, SESSION_COOKIE
 from .sessions import TOUCH_EVERY, Identity, load_identity, touch_session
 from .state import web_state
@@ -74,6 +76,15 @@ ResellerPage = Annotated[Identity, Depends(require_reseller_user)]
 MaybeSignedIn = Annotated[Identity | None, Depends(current_identity)]
 
 
+async def check_page_rate(request: Request) -> None:
+    """Count the page view against its session's and its address's limits; 429 past either."""
+    identity = await current_identity(request)
+    address = request.client.host if request.client else "unknown"
+    blocked = web_state(request).pages.hit(identity.session_id if identity is not None else None, address)
+    if blocked is not None:
+        raise PagesTooFast(blocked.retry_after)
+
+
 def _check_origin(request: Request) -> None:
     """Refuse what a browser says came from another site. Compared by host only: behind a TLS proxy the
     app sees http while the browser's Origin says https."""
@@ -94,6 +105,8 @@ async def check_csrf(request: Request) -> None:
     if sent is None:
         try:
             form = await request.form()
+        except ClaimdeskError:  # the body too slow (408) is no malformed form
+            raise
         except Exception as exc:  # a malformed multipart body: python-multipart raises several kinds
             raise BadRequest("The form could not be read.") from exc
         field = form.get(CSRF_FIELD)
@@ -113,6 +126,6 @@ def web_router(**kwargs: Any) -> APIRouter:
     return APIRouter(
         include_in_schema=False,
         default_response_class=HTMLResponse,
-        dependencies=[Depends(check_csrf), *kwargs.pop("dependencies", [])],
+        dependencies=[Depends(check_page_rate), Depends(check_csrf), *kwargs.pop("dependencies", [])],
         **kwargs,
     )

@@ -79,3 +79,18 @@ class LoginRequired(Redirect):
 
     def __init__(self, next_url: str) -> None:
         super().__init__("/login?next=" + quote(next_url, safe="/"), "Please sign in.")
+
+
+class PagesTooFast(ClaimdeskError):
+    """More pages asked for by one session or address than the web page limit allows (429)."""
+
+    status_code = 429
+    page_title = "Too many requests"
+
+    def __init__(self, retry_after: int) -> None:
+        seconds = f"{retry_after} second{'s' if retry_after != 1 else ''}"
+        super().__init__(
+            f"Pages were asked for faster than we serve them to one person. Nothing is wrong with your "
+            f"account: please wait {seconds} and try again.",
+            headers={"Retry-After": str(retry_after)},
+        )

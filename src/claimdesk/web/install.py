@@ -18,7 +18,7 @@ from .errors import Redirect, wants_html
 from .render import STATIC, build_templates, render, static_url
 from .security import COMMON, PAGE_POLICY, SecurityHeaders, docs_policy
 from .state import WebState
-from .throttle import SignInThrottle
+from .throttle import PageLimit, SignInThrottle
 
 log = logging.getLogger("claimdesk.web")
 
@@ -27,7 +27,7 @@ TITLES = {
     403: "You cannot open this page",
     404: "Page not found",
     405: "Not possible here",
-    429: "Too many attempts",
+    429: "Too many attempts",  # sign-in; page views have their own title (PagesTooFast)
     500: "Something went wrong",
 }
 HINTS = {
@@ -84,6 +84,9 @@ def install_web(app: FastAPI, settings: Settings, db: Database) -> None:
         templates=build_templates(),
         throttle=SignInThrottle(
             settings.signin_limit_per_email, settings.signin_limit_per_address, settings.rate_limit_storage
+        ),
+        pages=PageLimit(
+            settings.web_rate_limit_per_session, settings.web_rate_limit_per_address, settings.rate_limit_storage
         ),
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

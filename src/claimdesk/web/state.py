@@ -10,7 +10,7 @@ from starlette.requests import Request
 from claimdesk.config import Settings
 from claimdesk.db import Database
 
-from .throttle import SignInThrottle
+from .throttle import PageLimit, SignInThrottle
 
 
 @dataclass
@@ -19,6 +19,7 @@ class WebState:
     db: Database
     templates: jinja2.Environment
     throttle: SignInThrottle
+    pages: PageLimit
 
 
 def web_state(request: Request) -> WebState:

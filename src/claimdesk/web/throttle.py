@@ -1,7 +1,8 @@
-"""Failed sign-ins, counted per e-mail and per client address with the ``limits`` package.
+"""Failed sign-ins, counted per e-mail and per client address, and page views, counted per session and per
+client address, with the ``limits`` package.
 
 The counters live in ``CLAIMDESK_RATE_LIMIT_STORAGE`` like the API's quota: in memory for one process, in
-Redis for a deployment of many. Only failures count; a success clears its e-mail's count.
+Redis for a deployment of many. Only failed sign-ins count; a success clears its e-mail's count.
 """
 
 from __future__ import annotations
@@ -50,3 +51,28 @@ class SignInThrottle:
 
     def succeeded(self, email: str) -> None:
         self._limiter.clear(self._email, self._email_key(email))
+
+
+class PageLimit:
+    """Page views per signed-in session and per client address, in fixed windows."""
+
+    def __init__(self, per_session: str, per_address: str, storage_uri: str) -> None:
+        store = storage.storage_from_string(storage_uri)
+        if not isinstance(store, storage.Storage):
+            raise ValueError(f"{storage_uri}: not a synchronous limits storage")
+        self._limiter = strategies.FixedWindowRateLimiter(store)
+        self._session = parse(per_session)
+        self._address = parse(per_address)
+
+    def hit(self, session_id: int | None, address: str) -> Blocked | None:
+        """Count one page view; blocked when a count is past its limit, saying how long until the window
+        that blocks ends. Anyone not signed in is counted by address only (a made-up cookie changes nothing)."""
+        checks = [(self._address, f"page-addr:{address}")]
+        if session_id is not None:
+            checks.append((self._session, f"page-session:{session_id}"))
+        waits = []
+        for item, key in checks:
+            if not self._limiter.hit(item, key):
+                reset_at, _remaining = self._limiter.get_window_stats(item, key)
+                waits.append(max(1, int(reset_at - time.time()) + 1))
+        return Blocked(max(waits)) if waits else None
