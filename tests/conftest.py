@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from claimdesk.app import create_app
 from claimdesk.config import Settings
@@ -22,6 +23,16 @@ from claimdesk.testing.server import ThreadedServer
 # CLAIMDESK_TEST_DATABASES=sqlite runs a quick local round on SQLite only; CI runs both.
 DATABASES = [name.strip() for name in os.environ.get("CLAIMDESK_TEST_DATABASES", "sqlite,postgresql").split(",")]
 TEMPLATE = "claimdesk_template"
+
+# Hypothesis profiles: ``ci`` (the default) keeps hypothesis's own example counts and writes no example
+# database (CI runs on a clean clone); ``HYPOTHESIS_PROFILE=long`` is the run by hand: 1000 examples for
+# every @given without a count of its own, 100 state-machine examples of 40 steps and 2000 schemathesis ones per
+# operation (docs/reliability.md, "Running the long versions").
+hypothesis_settings.register_profile("ci", database=None)
+hypothesis_settings.register_profile("long", max_examples=1000, database=None, deadline=None)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+hypothesis_settings.load_profile(PROFILE)
+LONG_PROFILE = PROFILE == "long"
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ from claimdesk.db import Database
 from claimdesk.testing.postgres import PostgresServer
 from claimdesk.testing.server import ThreadedServer
 from claimdesk.web.errors import is_web_path
-from tests.conftest import DATABASES, TEMPLATE
+from tests.conftest import DATABASES, LONG_PROFILE, TEMPLATE
 from tests.factories import Reseller, StaffMember, new_order, new_reseller, new_staff, ticket_body
 from tests.files.fileserver import PNG
 
@@ -67,8 +67,9 @@ DOCUMENT = _document()
 OPERATIONS = [(method.upper(), path) for path, operations in DOCUMENT["paths"].items() for method in operations]
 WITH_PATH_PARAMETERS = [(method, path) for method, path in OPERATIONS if "{" in path]
 
-# Examples per operation: 25 in CI; CLAIMDESK_FUZZ_EXAMPLES=2000 for the long run by hand (docs/reliability.md).
-EXAMPLES = int(os.environ.get("CLAIMDESK_FUZZ_EXAMPLES", "25"))
+# Examples per operation: 25 in CI; CLAIMDESK_FUZZ_EXAMPLES=2000 (or HYPOTHESIS_PROFILE=long) for the long run
+# by hand (docs/reliability.md).
+EXAMPLES = int(os.environ.get("CLAIMDESK_FUZZ_EXAMPLES", "2000" if LONG_PROFILE else "25"))
 
 CHECKS = [
     not_a_server_error,
@@ -198,7 +199,7 @@ def test_answers_conform(fuzzed: Fuzzed, method: str, path: str) -> None:
     @given(case=operation.as_strategy(), stored=st.booleans())
     @settings(
         max_examples=EXAMPLES,
-        derandomize="CLAIMDESK_FUZZ_EXAMPLES" not in os.environ,
+        derandomize="CLAIMDESK_FUZZ_EXAMPLES" not in os.environ and not LONG_PROFILE,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),

@@ -34,8 +34,16 @@ from .crashkit import (
 )
 
 ROUNDS = 25 if LONG else 5
-UP_SECONDS = (0.5, 5.0) if LONG else (0.3, 1.2)  # how long the server serves before it is killed
+UP_SECONDS = (0.5, 5.0) if LONG else (0.2, 0.8)  # how long the server serves before it is killed
+DOWN_SECONDS = (0, 0.3) if LONG else (0, 0.15)  # how long the port stays closed
 CLIENTS = 8 if LONG else 4
+
+
+def _wait_for_acks(intake: Intake, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while len(intake.acked) < count:
+        assert time.monotonic() < deadline, "no ticket acknowledged after the restart"
+        time.sleep(0.02)
 
 
 def test_serve_killed_at_random_moments_loses_nothing(database_url: str, tmp_path: Path) -> None:
@@ -61,9 +69,10 @@ def test_serve_killed_at_random_moments_loses_nothing(database_url: str, tmp_pat
                     service.kill()
                     if sqlite:
                         integrity.append(sqlite_integrity(database_url))
-                    time.sleep(rng.uniform(0, 0.3))  # the clients meet a closed port meanwhile
+                    time.sleep(rng.uniform(*DOWN_SECONDS))  # the clients meet a closed port meanwhile
                     service.start()
-                time.sleep(0.3)
+                # The last life acknowledges something too, then the clients finish what is in flight.
+                _wait_for_acks(intake, len(intake.acked) + 1)
                 intake.stop()
             background = wait_for_background(database_url)
             found = census(database_url, service.url, reseller.key, reseller.id, intake)

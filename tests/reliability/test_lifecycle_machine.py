@@ -16,7 +16,8 @@ API.md's rules), and after every step the invariants are checked against what th
 - no reseller ever sees an internal note or another account's tickets or events.
 
 ``CLAIMDESK_MACHINE_EXAMPLES`` (default 4 per database) and ``CLAIMDESK_MACHINE_STEPS`` (default 20) make the
-long run: ``CLAIMDESK_MACHINE_EXAMPLES=100 CLAIMDESK_MACHINE_STEPS=40 pytest tests/reliability``.
+long run: ``CLAIMDESK_MACHINE_EXAMPLES=100 CLAIMDESK_MACHINE_STEPS=40 pytest tests/reliability`` (which
+``HYPOTHESIS_PROFILE=long`` also sets, with random seeds).
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ from claimdesk.db import Database
 from claimdesk.rules.statuses import TRANSITIONS, Outcome, TicketStatus
 from claimdesk.testing.postgres import PostgresServer
 from claimdesk.testing.server import ThreadedServer
-from tests.conftest import DATABASES, TEMPLATE
+from tests.conftest import DATABASES, LONG_PROFILE, TEMPLATE
 from tests.factories import Reseller, StaffMember, new_order, new_reseller, new_staff
 from tests.files.fileserver import png_bytes
 
-EXAMPLES = int(os.environ.get("CLAIMDESK_MACHINE_EXAMPLES", "4"))
-STEPS = int(os.environ.get("CLAIMDESK_MACHINE_STEPS", "20"))
+EXAMPLES = int(os.environ.get("CLAIMDESK_MACHINE_EXAMPLES", "100" if LONG_PROFILE else "4"))
+STEPS = int(os.environ.get("CLAIMDESK_MACHINE_STEPS", "40" if LONG_PROFILE else "20"))
 
 # The two order lines every account orders: (product id, ordered amount). Few items on the first line, so
 # that the amount rule is hit often.
@@ -416,7 +417,7 @@ def test_ticket_lifecycle(worlds: Any) -> None:
             stateful_step_count=STEPS,
             deadline=None,
             database=None,
-            derandomize=os.environ.get("CLAIMDESK_MACHINE_EXAMPLES") is None,
+            derandomize=os.environ.get("CLAIMDESK_MACHINE_EXAMPLES") is None and not LONG_PROFILE,
             suppress_health_check=list(HealthCheck),
         ),
     )
