@@ -1,7 +1,9 @@
 """Instructions per POST /tickets on SQLite, counted by callgrind: a figure that does not drift with the load.
 
 Run by hand (valgrind from Debian's packages):
-    .venv/bin/python bench/intake_instructions.py [--tickets 300] [--in-flight 1]
+    .venv/bin/python bench/intake_instructions.py [--tickets 300] [--in-flight 1] [--keep out/callgrind.out]
+
+``--keep`` keeps callgrind's output, for a profile by function: ``callgrind_annotate --inclusive=yes FILE``.
 
 ``bench/run_intake.py`` measures throughput, which on a shared 2-core machine moves with whatever else runs;
 this counts the instructions the server executes for a fixed number of tickets (the same total on a busy machine
@@ -17,6 +19,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,6 +68,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=100)
     parser.add_argument("--in-flight", type=int, default=1, help="tickets sent at once (1: the count is repeatable)")
     parser.add_argument("--port", type=int, default=8103)
+    parser.add_argument("--keep", type=Path, help="copy callgrind's output here, for callgrind_annotate")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="claimdesk-instr-"))
     url = f"sqlite:///{work / 'claimdesk.db'}"
@@ -73,6 +77,9 @@ def main() -> None:
         "CLAIMDESK_DATABASE_URL": url,
         "CLAIMDESK_RATE_LIMIT": "100000000/minute",
         "CLAIMDESK_STORAGE_DIR": str(work / "files"),
+        # The key epoch is read once per recheck period, a time and not a number of tickets: under callgrind
+        # (some fifty times slower) the default second would put an epoch read in every few tickets.
+        "CLAIMDESK_API_KEY_RECHECK_SECONDS": os.environ.get("CLAIMDESK_API_KEY_RECHECK_SECONDS", "60"),
     }
     out = subprocess.run(
         [str(BIN / "claimdesk"), "account", "create", "Bench Reseller", "--json"],
@@ -129,6 +136,8 @@ def main() -> None:
         server.wait(timeout=120)
     instructions = 0
     for dump in work.glob("callgrind.out*"):
+        if args.keep is not None:
+            shutil.copyfile(dump, args.keep.with_name(args.keep.name + dump.name.removeprefix("callgrind.out")))
         match = re.search(r"^totals: (\d+)", dump.read_text(errors="replace"), re.MULTILINE)
         if match:
             instructions += int(match.group(1))

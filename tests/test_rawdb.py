@@ -100,6 +100,39 @@ class TestGroupCommit:
         assert isinstance(results[3], int)
         assert stored(sqlite_path) == ["a", "d"]
 
+    def test_a_refused_unit_alone_in_its_batch_leaves_nothing(self, sqlite_db: Database, sqlite_path: Path) -> None:
+        """Alone, a unit runs without a savepoint: refusing it rolls back the transaction, which then has
+        nothing to commit; the next batch starts afresh."""
+        assert sqlite_db.group is not None
+        refused = asyncio.run(outcomes(sqlite_db, [(insert_then_refuse, "alone")]))
+        assert isinstance(refused[0], Refused)
+        assert sqlite_db.group.commits == 0
+        assert asyncio.run(outcomes(sqlite_db, [(insert, "next")])) == [1]
+        assert stored(sqlite_path) == ["next"]
+
+    def test_before_commit_runs_once_per_batch_after_its_units(self, sqlite_db: Database, sqlite_path: Path) -> None:
+        """A step the units ask for runs once, after the last of them and before the COMMIT, in the same
+        transaction; one asked for by a refused unit alone is not run."""
+        seen: list[list[str]] = []
+
+        def tally(sql: Sql) -> None:
+            seen.append([row[0] for row in sql.cursor.execute("SELECT value FROM scratch ORDER BY id")])
+
+        def insert_tallied(sql: Sql, value: str) -> int:
+            sql.before_commit(tally)
+            return insert(sql, value)
+
+        def refuse_tallied(sql: Sql, value: str) -> int:
+            sql.before_commit(tally)
+            return insert_then_refuse(sql, value)
+
+        units = [(insert_tallied, "a"), (refuse_tallied, "b"), (insert_tallied, "c")]
+        asyncio.run(outcomes(sqlite_db, units))
+        assert seen == [["a", "c"]]
+        asyncio.run(outcomes(sqlite_db, [(refuse_tallied, "d")]))
+        assert seen == [["a", "c"]]
+        assert stored(sqlite_path) == ["a", "c"]
+
     def test_a_constraint_violated_by_one_unit_only_fails_that_unit(
         self, sqlite_db: Database, sqlite_path: Path
     ) -> None:

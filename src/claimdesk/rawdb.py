@@ -7,11 +7,12 @@ SQLAlchemy from the models' tables (``Statement.insert``), so they cannot drift 
 they leave out get the database's defaults, as the ORM's rows do.
 
 On SQLite, whose writers take turns anyway, one write connection takes the queued units of work together
-(``GroupCommit``): one transaction per batch, a savepoint per unit that writes (a unit that fails leaves no
-trace), one commit, and only then the answers. A 201 still means the ticket is on disk; the disk is just
-asked once for many tickets. PostgreSQL runs each unit in its own transaction on a pooled connection, in a
-thread, since its row locks let units on different orders run side by side and its own commit path already
-groups flushes.
+(``GroupCommit``): one transaction per batch, a savepoint per unit that writes when the batch has more than
+one (a unit that fails leaves no trace; one alone rolls the transaction back), the steps the units left for
+the end (``Sql.before_commit``), one commit, and only then the answers. A 201 still means the ticket is
+on disk; the disk is just asked once for many tickets. PostgreSQL runs each unit in its own transaction on
+a pooled connection, in a thread, since its row locks let units on different orders run side by side and
+its own commit path already groups flushes.
 """
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ class Sql:
         # on its own: the batch's COMMIT takes them all.
         self._savepoint_due = False
         self._savepoint_open = False
+        # True while the unit shares its transaction with other units (a group commit of more than one): work
+        # that is cheaper once per transaction than once per unit may then be left to ``before_commit``.
+        self.shared = False
+        self._before_commit: dict[Callable[[Sql], None], None] = {}  # run once each, in the order added
 
     def one(self, statement: Statement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         self.cursor.execute(statement.postgresql if self.postgresql else statement.sqlite, params)
@@ -191,14 +196,38 @@ class Sql:
         """A JSON column's value: text on SQLite; PostgreSQL casts the untyped text parameter to json."""
         return json_text(value)
 
-    def start_unit(self) -> None:
-        self._savepoint_due = True
+    def before_commit(self, step: Callable[[Sql], None]) -> None:
+        """Run ``step(sql)`` once at the end of this transaction, just before its COMMIT, outside any unit's
+        savepoint: work that costs less done once for the units of a batch (``step`` must be harmless when
+        the units that asked for it were rolled back)."""
+        self._before_commit[step] = None
+
+    def finish(self) -> None:
+        """The ``before_commit`` steps; the caller commits next."""
+        self._savepoint_due = False
+        steps, self._before_commit = self._before_commit, {}
+        for step in steps:
+            step(self)
+
+    def forget(self) -> None:
+        """The transaction was rolled back: its ``before_commit`` steps are not run."""
+        self._before_commit = {}
+
+    def start_unit(self, *, shared: bool) -> None:
+        """A unit of a batch begins. Alone in its batch (``shared`` False) it needs no savepoint: undoing it
+        rolls back the whole transaction."""
+        self.shared = shared
+        self._savepoint_due = shared
         self._savepoint_open = False
 
     def undo_unit(self) -> None:
-        """Roll back what the unit started by ``start_unit`` wrote, if it wrote anything."""
+        """Roll back what the unit started by ``start_unit`` wrote, if it wrote anything; a unit alone in its
+        batch ends the transaction so (the batch then has nothing to commit)."""
         if self._savepoint_open:
             self.cursor.execute("ROLLBACK TO SAVEPOINT unit")
+        elif not self.shared and self.connection.in_transaction:
+            self.cursor.execute("ROLLBACK")
+            self.forget()
         self._savepoint_due = self._savepoint_open = False
 
 
@@ -284,9 +313,12 @@ class GroupCommit:
                 sql = self._sql()
                 try:
                     await self._begin(sql)
-                    outcomes = [self._run_unit(sql, item) for item in batch]
-                    await anyio.to_thread.run_sync(sql.cursor.execute, "COMMIT")
-                    self.commits += 1
+                    shared = len(batch) > 1
+                    outcomes = [self._run_unit(sql, item, shared) for item in batch]
+                    if sql.connection.in_transaction:  # not when a unit alone in its batch was rolled back
+                        sql.finish()
+                        await anyio.to_thread.run_sync(sql.cursor.execute, "COMMIT")
+                        self.commits += 1
                 except Exception as exc:  # begin, commit or the transaction failed: nothing of the batch is stored
                     if database_unavailable(exc):
                         log.warning("a group commit failed, %d units answered 503: %s", len(batch), first_line(exc))
@@ -302,6 +334,7 @@ class GroupCommit:
 
     def _roll_back(self, sql: Sql) -> None:
         """End the failed batch's transaction; a connection that cannot is replaced for the next batch."""
+        sql.forget()
         try:
             if sql.connection.in_transaction:
                 sql.cursor.execute("ROLLBACK")
@@ -318,8 +351,8 @@ class GroupCommit:
             await anyio.to_thread.run_sync(_begin_waiting, sql)
 
     @staticmethod
-    def _run_unit(sql: Sql, item: _Queued) -> tuple[Any, BaseException | None]:
-        sql.start_unit()
+    def _run_unit(sql: Sql, item: _Queued, shared: bool) -> tuple[Any, BaseException | None]:
+        sql.start_unit(shared=shared)
         try:
             result = item.unit(sql, *item.args)
         except Exception as exc:
@@ -370,6 +403,7 @@ def run_in_transaction(
                 sql.cursor.execute("BEGIN")
             try:
                 result = unit(sql, *args, **kwargs)
+                sql.finish()
                 pooled.commit()
             except integrity_error:
                 pooled.rollback()

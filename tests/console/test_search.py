@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from typing import Any
 
 import httpx
+import psycopg
 import sqlalchemy as sa
 
+from claimdesk.accounts.service import Actor, ActorType
 from claimdesk.db import Database
 from claimdesk.migrate import alembic_config
-from tests.factories import new_order, new_reseller, new_ticket
+from claimdesk.tickets.service import draft_ticket, file_ticket, file_tickets
+from tests.factories import new_order, new_reseller, new_ticket, ticket_body
 from tests.lifecycle.support import World, world
 
 SEARCH_REVISION = "e11c0a50f7a1"
@@ -175,3 +180,54 @@ def test_the_triggers_write_the_row_the_backfill_builds(client: httpx.Client, db
     backfilled = _search_rows(db)
     assert by_triggers[ticket["number"]] == backfilled[ticket["number"]]
     assert by_triggers[one_line["number"]] == backfilled[one_line["number"]]
+
+
+def test_tickets_sharing_a_group_commit_are_indexed_together(client: httpx.Client, db: Database) -> None:
+    """Units of one group commit (SQLite) or transactions side by side (PostgreSQL): a two-line ticket, a
+    unit that wrote a ticket and was rolled back (the second of two drafts under one id), and a one-line
+    ticket. The two filed are found, with the rows the backfill builds from the tables; the other is not."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    w = world(client, db)
+    actor = Actor(ActorType.RESELLER, w.reseller.id, w.reseller.name)
+    photo = [{"uri": "https://93.184.215.14/photos/78-1.jpg"}]
+    first, second = ({"id": product["id"], "amount": 1, "files": photo} for product in w.order["products"][:2])
+
+    async def file_together() -> tuple[Any, ...]:
+        async def draft(**overrides: Any) -> Any:
+            return await draft_ticket(ticket_body(w.order, **overrides), allow_private_urls=False)
+
+        two_lines = await draft(description="Batched wombat", products=[first, second])
+        lost = [
+            await draft(id="same-twice", description="Lost lemur", reason="other"),
+            await draft(id="same-twice", reason="dimensions", products=[second]),
+        ]
+        one_line = await draft(description="Batched wombat too", reason="color", products=[second])
+        commits = db.group.commits if db.group is not None else 0
+        results = await asyncio.gather(
+            db.run_write(file_ticket, actor, two_lines),
+            db.run_write(file_tickets, actor, lost),
+            db.run_write(file_ticket, actor, one_line),
+            return_exceptions=True,
+        )
+        if db.group is not None:
+            assert db.group.commits == commits + 1, "the three units shared one commit"
+        return results
+
+    two_lines, lost, one_line = asyncio.run(file_together())
+    assert isinstance(lost, sa.exc.DBAPIError | sqlite3.IntegrityError | psycopg.IntegrityError), lost
+    numbers = [two_lines.number, one_line.number]
+    assert found(w, "batched wombat") == sorted(numbers, reverse=True)
+    assert found(w, "lemur") == []
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM ticket_search_queue").scalar() == 0
+    by_intake = _search_rows(db)
+    config = alembic_config(db.url)
+    before = ScriptDirectory.from_config(config).get_revision(SEARCH_REVISION).down_revision
+    assert isinstance(before, str)
+    command.downgrade(config, before)
+    command.upgrade(config, "head")
+    backfilled = _search_rows(db)
+    assert [by_intake[n] for n in numbers] == [backfilled[n] for n in numbers]

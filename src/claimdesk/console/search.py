@@ -1,8 +1,11 @@
 """Finding tickets by what staff type: a number, a ticket or order id, a product code, or words.
 
 The index (``ticket_search``) is kept by triggers in the database (migration e11c0a50f7a1), in the same
-transaction as each ticket, product line and message, whichever path writes them. Here: SQLite FTS5's
-``MATCH`` or PostgreSQL's ``@@`` on a ``tsvector``, each word a prefix, all words required.
+transaction as each ticket, product line and message, whichever path writes them. On SQLite, the tickets
+that share a group commit are indexed together at its end, still before its COMMIT (the intake queues them,
+the triggers leave them alone: migration 5c7d3e9a1b42, ``tickets.repository.index_queued``).
+
+Here: SQLite FTS5's ``MATCH`` or PostgreSQL's ``@@`` on a ``tsvector``, each word a prefix, all words required.
 
 Exact hits (the ticket's number, the reseller's ticket id or the order id equal to the whole text) come
 first on the first page, ahead of the list in its usual order.
