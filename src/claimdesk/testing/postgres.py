@@ -87,4 +87,6 @@ class PostgresServer:
                     break
                 except psycopg.errors.ObjectInUse:  # the template is briefly in use by another session
                     time.sleep(0.05 * (attempt + 1))
+            else:
+                raise RuntimeError(f"database {name!r}: template {template!r} stayed in use over 50 attempts")
         return self.url(name)
