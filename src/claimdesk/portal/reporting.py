@@ -263,7 +263,7 @@ def _frozen(evidence: Mapping[int, Sequence[tuple[str | None, StoredContent]]]) 
     return {position: tuple(files) for position, files in evidence.items()}
 
 
-def _relabel(message: str, loc: str, label: str) -> str:
+def relabel(message: str, loc: str, label: str) -> str:
     """``products.0.amount is required.`` -> ``Amount is required.``: the API's message, named as the form
     names the field."""
     return label + message[len(loc) :] if message.startswith(loc) else message
@@ -290,15 +290,15 @@ def refusal_errors(refusals: Sequence[Refusal], planned: Planned, order: OrderDe
             index = lines[int(parts[1])]
             name = parts[2] if len(parts) > 2 else "id"
             control = {"amount": "amount", "files": "photos"}.get(name, "include")
-            message = _relabel(problem.message, problem.loc, _LABELS.get(name, "Product"))
+            message = relabel(problem.message, problem.loc, _LABELS.get(name, "Product"))
             add(_line_error(order, index, control, problem.code, message, ticket=ticket))
         elif top in ("reason", "suggested_solution"):
             control = "reason" if top == "reason" else "solution"
-            message = _relabel(problem.message, problem.loc, _LABELS[top])
+            message = relabel(problem.message, problem.loc, _LABELS[top])
             for index in lines:
                 add(_line_error(order, index, control, problem.code, message))
         elif top in ("description", "contact_email"):
-            message = _relabel(problem.message, problem.loc, _LABELS[top])
+            message = relabel(problem.message, problem.loc, _LABELS[top])
             add(FormError(top, problem.code, message, message))
         else:  # order_id, id, products as a whole: about the report, not one control
             add(FormError(LINES_ANCHOR, problem.code, problem.message, problem.message))

@@ -21,6 +21,7 @@ from claimdesk.files import service as files
 from claimdesk.files.endpoints import send_file
 from claimdesk.files.storage import get_storage
 from claimdesk.orders.service import list_orders
+from claimdesk.portal.reporting import relabel
 from claimdesk.rules.catalogue import REASONS, Reason
 from claimdesk.rules.problems import Problem
 from claimdesk.rules.statuses import TicketStatus
@@ -174,14 +175,11 @@ def _field(loc: str) -> str:
 def _reply_errors(problems: Sequence[Problem]) -> list[dict[str, str]]:
     """Each problem at its control, the API's message naming the field as the form's label does
     (``body: must not be empty.`` -> ``Message: must not be empty.``)."""
-    errors = []
-    for problem in problems:
-        field, message = _field(problem.loc), problem.message
-        # The text's messages start with its loc (a photo's start with the photo's name).
-        if problem.loc == "body" and message.startswith("body"):
-            message = "Message" + message.removeprefix("body")
-        errors.append({"field": field, "message": message})
-    return errors
+    # Only the text's problems are renamed: a photo's messages start with the photo's name, not its loc.
+    return [
+        {"field": _field(p.loc), "message": relabel(p.message, "body", "Message") if p.loc == "body" else p.message}
+        for p in problems
+    ]
 
 
 @router.post("/portal/tickets/{ticket_id}/reply")
