@@ -19,12 +19,22 @@ class Blocked:
     retry_after: int  # seconds
 
 
+def _sync_storage(storage_uri: str) -> storage.Storage:
+    store = storage.storage_from_string(storage_uri)
+    if not isinstance(store, storage.Storage):  # the async storages are not for us
+        raise ValueError(f"{storage_uri}: not a synchronous limits storage")
+    return store
+
+
+def _seconds_left(limiter: strategies.RateLimiter, item: RateLimitItem, key: str) -> int:
+    """Seconds until the window that blocks ``key`` ends (at least one)."""
+    reset_at, _remaining = limiter.get_window_stats(item, key)
+    return max(1, int(reset_at - time.time()) + 1)
+
+
 class SignInThrottle:
     def __init__(self, per_email: str, per_address: str, storage_uri: str) -> None:
-        store = storage.storage_from_string(storage_uri)
-        if not isinstance(store, storage.Storage):  # the async storages are not for us
-            raise ValueError(f"{storage_uri}: not a synchronous limits storage")
-        self._limiter = strategies.MovingWindowRateLimiter(store)
+        self._limiter = strategies.MovingWindowRateLimiter(_sync_storage(storage_uri))
         self._email = parse(per_email)
         self._address = parse(per_address)
 
@@ -41,8 +51,7 @@ class SignInThrottle:
         waits = []
         for item, key in self._checks(email, address):
             if not self._limiter.test(item, key):
-                reset_at, _remaining = self._limiter.get_window_stats(item, key)
-                waits.append(max(1, int(reset_at - time.time()) + 1))
+                waits.append(_seconds_left(self._limiter, item, key))
         return Blocked(max(waits)) if waits else None
 
     def failed(self, email: str, address: str) -> None:
@@ -57,10 +66,7 @@ class PageLimit:
     """Page views per signed-in session and per client address, in fixed windows."""
 
     def __init__(self, per_session: str, per_address: str, storage_uri: str) -> None:
-        store = storage.storage_from_string(storage_uri)
-        if not isinstance(store, storage.Storage):
-            raise ValueError(f"{storage_uri}: not a synchronous limits storage")
-        self._limiter = strategies.FixedWindowRateLimiter(store)
+        self._limiter = strategies.FixedWindowRateLimiter(_sync_storage(storage_uri))
         self._session = parse(per_session)
         self._address = parse(per_address)
 
@@ -73,6 +79,5 @@ class PageLimit:
         waits = []
         for item, key in checks:
             if not self._limiter.hit(item, key):
-                reset_at, _remaining = self._limiter.get_window_stats(item, key)
-                waits.append(max(1, int(reset_at - time.time()) + 1))
+                waits.append(_seconds_left(self._limiter, item, key))
         return Blocked(max(waits)) if waits else None
