@@ -219,6 +219,15 @@ class TestKilledWorker:
                     lambda: rows(database_url, "SELECT count(*) FROM evidence_files WHERE state = 'stored'") == [(2,)],
                     "both files stored after the restart",
                 )
+                # The killed worker may have marked its file stored and died before marking its job done: that
+                # job is run again once its lease is out (and finds the file stored). Wait for it, not a moment.
+                wait_until(
+                    lambda: (
+                        rows(database_url, "SELECT count(*) FROM jobs WHERE kind = 'fetch_file' AND state = 'done'")
+                        == [(2,)]
+                    ),
+                    "both fetch jobs done after the restart",
+                )
             finally:
                 worker.stop()
             view = http.get(f"/tickets/{ticket['id']}", headers=reseller.headers).json()
