@@ -168,15 +168,18 @@ def ticket_body(order_id: str, ticket_id: str, n: int, files_url: str | None) ->
         "reason": "damaged" if files_url else "delayed",
         "suggested_solution": "rework",
         "contact_email": "support@reseller.example",
-        "products": [{"id": 1, "amount": 1 + n % 5, **files(1)}, {"id": 2, "amount": 10 + n, **files(2)}],
+        # Within the order's 10 and 500 however many tickets a long run files (each ticket has an order).
+        "products": [{"id": 1, "amount": 1 + n % 5, **files(1)}, {"id": 2, "amount": 10 + n % 490, **files(2)}],
     }
 
 
 @dataclass
 class Intake:
     """``clients`` threads filing tickets through ``url`` for one API key until ``stop``; each ticket is
-    retried with the same id and body (connection refused, reset, a 503) until it is acknowledged: a ``201``,
-    or a ``200`` "Ticket already received" (its first attempt was stored, its answer lost)."""
+    retried with the same id and body (connection refused, reset, a 503, a 429) until it is acknowledged: a
+    ``201``, or a ``200`` "Ticket already received" (its first attempt was stored, its answer lost). Any other
+    answer is a fault: it is kept in ``unexpected`` and that ticket is given up (a real client would not send
+    it again either), so the waits below fail at once, naming it, instead of at their timeout."""
 
     url: str
     key: str
@@ -213,8 +216,20 @@ class Intake:
             if detail is not None:
                 self.unexpected.append(detail)
 
-    def _post(self, http: httpx.Client, path: str, body: dict[str, Any], done: Callable[[httpx.Response], bool]) -> int:
-        """POST until ``done(answer)``; every failure on the way is a retry of the same request."""
+    def wait_for_acks(self, count: int, *, timeout: float = 30) -> None:
+        """Until ``count`` tickets in all are acknowledged; fails on an unexpected answer, or after ``timeout``
+        seconds with every answer seen."""
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < count:
+            assert not self.unexpected, self.unexpected[:3]
+            assert time.monotonic() < deadline, f"no ticket acknowledged in {timeout} s: {dict(self.statuses)}"
+            time.sleep(0.02)
+
+    def _post(
+        self, http: httpx.Client, path: str, body: dict[str, Any], done: Callable[[httpx.Response], bool]
+    ) -> int | None:
+        """POST until ``done(answer)``, retrying the same request on every failure that calls for it; None
+        after an unexpected answer."""
         pause = 0.02
         while True:
             try:
@@ -231,6 +246,7 @@ class Intake:
                             self.retry_after_missing += 1
                 elif answer.status_code != 429:
                     self._note("unexpected", f"{path} {body.get('id')}: {answer.status_code} {answer.text[:300]}")
+                    return None
             time.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 2, 0.5)
 
@@ -241,7 +257,8 @@ class Intake:
                 n = next(self.counter)
                 order_id, ticket_id = f"{self.prefix}-order-{n}", f"{self.prefix}-t{n}"
                 # The order: a 409 on a retry means the first attempt was stored.
-                self._post(http, "/order", order_body(order_id), lambda a: a.status_code in (201, 409))
+                if self._post(http, "/order", order_body(order_id), lambda a: a.status_code in (201, 409)) is None:
+                    continue
                 body = ticket_body(order_id, ticket_id, n, self.files_url)
                 with self.lock:
                     self.sent[ticket_id] = body
@@ -254,8 +271,9 @@ class Intake:
                         or (a.status_code == 200 and a.json().get("message") == "Ticket already received")
                     ),
                 )
-                with self.lock:
-                    self.acked[ticket_id] = status
+                if status is not None:
+                    with self.lock:
+                        self.acked[ticket_id] = status
 
 
 @contextmanager

@@ -59,13 +59,6 @@ def _read_back(url: str, tmp_path: Path, reseller: Reseller, intake: Intake, ids
     return missing
 
 
-def _wait_for_acks(intake: Intake, count: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while len(intake.acked) < count:
-        assert time.monotonic() < deadline, "the clients got no ticket acknowledged"
-        time.sleep(0.02)
-
-
 def _tickets(path: Path) -> set[str]:
     with contextlib.closing(sqlite3.connect(path)) as conn:
         return {row[0] for row in conn.execute("SELECT external_id FROM tickets")}
@@ -91,7 +84,7 @@ class TestSqlite:
             intake = Intake(service.url, reseller.key, "backup", clients=4)
             with filing(intake):
                 for number in range(BACKUPS):
-                    _wait_for_acks(intake, len(intake.acked) + 10)  # under write load
+                    intake.wait_for_acks(len(intake.acked) + 10)  # under write load
                     with intake.lock:
                         acknowledged_before = set(intake.acked)
                     target = tmp_path / f"backup-{number}.db"
@@ -103,7 +96,7 @@ class TestSqlite:
                     assert made.returncode == 0, made.stderr
                     assert "backed up to" in made.stderr
                     taken.append((target, acknowledged_before, sent_by_then, seconds))
-                _wait_for_acks(intake, len(intake.acked) + 5)  # and tickets after the last backup
+                intake.wait_for_acks(len(intake.acked) + 5)  # and tickets after the last backup
                 intake.stop()
         assert intake.unexpected == []
         assert 500 not in intake.statuses
@@ -214,7 +207,7 @@ def test_postgresql_backup_prints_the_pg_dump_command_which_works_as_printed(
     with Service(url, tmp_path, worker=False) as service:
         intake = Intake(service.url, reseller.key, "pgbackup", clients=2)
         with filing(intake):
-            _wait_for_acks(intake, 10)
+            intake.wait_for_acks(10)
             intake.stop()
     dump = tmp_path / "claimdesk.dump"
     printed = claimdesk(url, "db", "backup", str(dump))

@@ -39,13 +39,6 @@ DOWN_SECONDS = (0, 0.3) if LONG else (0, 0.15)  # how long the port stays closed
 CLIENTS = 8 if LONG else 4
 
 
-def _wait_for_acks(intake: Intake, count: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while len(intake.acked) < count:
-        assert time.monotonic() < deadline, "no ticket acknowledged after the restart"
-        time.sleep(0.02)
-
-
 def test_serve_killed_at_random_moments_loses_nothing(database_url: str, tmp_path: Path) -> None:
     seed = int(os.environ.get("CLAIMDESK_RELIABILITY_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
@@ -72,7 +65,7 @@ def test_serve_killed_at_random_moments_loses_nothing(database_url: str, tmp_pat
                     time.sleep(rng.uniform(*DOWN_SECONDS))  # the clients meet a closed port meanwhile
                     service.start()
                 # The last life acknowledges something too, then the clients finish what is in flight.
-                _wait_for_acks(intake, len(intake.acked) + 1)
+                intake.wait_for_acks(len(intake.acked) + 1)
                 intake.stop()
             background = wait_for_background(database_url)
             found = census(database_url, service.url, reseller.key, reseller.id, intake)

@@ -94,13 +94,6 @@ class Prober:
                 time.sleep(0.02)
 
 
-def _wait_for_acks(intake: Intake, count: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while len(intake.acked) < count:
-        assert time.monotonic() < deadline, "the clients got no ticket acknowledged"
-        time.sleep(0.02)
-
-
 def _recovered(url: str, key: str, since: float, timeout: float = 30) -> float:
     """Seconds from ``since`` until a read answers 200 again."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10) as http:
@@ -128,13 +121,13 @@ def test_postgresql_outage_answers_503_and_the_same_process_serves_again(
         prober = Prober(service.url, reseller.key).start()
         with filing(intake):
             for outage in range(OUTAGES):
-                _wait_for_acks(intake, len(intake.acked) + 3)  # under load before each outage
+                intake.wait_for_acks(len(intake.acked) + 3)  # under load before each outage
                 # Alternate a clean stop (sessions ended by the server) and a crash of the server.
                 own_postgres.pause("fast" if outage % 2 == 0 else "immediate")
                 time.sleep(GAP_SECONDS)
                 own_postgres.resume()
                 recoveries.append(_recovered(service.url, reseller.key, time.monotonic()))
-            _wait_for_acks(intake, len(intake.acked) + 3)  # and after the last
+            intake.wait_for_acks(len(intake.acked) + 3)  # and after the last
             intake.stop()
         prober.stop()
         background = wait_for_background(url)
