@@ -154,7 +154,7 @@ def test_search_take_ask_answer_and_solve_with_a_partial_credit(watched: Watched
         "ticket.status_changed",
     ]
     assert mine[-1]["data"]["ticket"]["resolution"]["outcome"] == "credit"
-    expect(page.locator(".timeline")).to_contain_text("pending → solved (credit)")
+    expect(page.locator(".timeline")).to_contain_text("Pending → Solved (credit)")
     assert csp_errors(watched) == []
 
 
