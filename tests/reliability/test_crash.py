@@ -67,7 +67,9 @@ def test_serve_killed_at_random_moments_loses_nothing(database_url: str, tmp_pat
                 # The last life acknowledges something too, then the clients finish what is in flight.
                 intake.wait_for_acks(len(intake.acked) + 1)
                 intake.stop()
+            drained = time.monotonic()
             background = wait_for_background(database_url)
+            drained = time.monotonic() - drained
             found = census(database_url, service.url, reseller.key, reseller.id, intake)
             engine = sa.create_engine(database_url)
             try:
@@ -104,6 +106,7 @@ def test_serve_killed_at_random_moments_loses_nothing(database_url: str, tmp_pat
             "files_stored": files_stored,
             "deliveries": len(deliveries),
             "seconds": round(time.monotonic() - started, 1),
+            "background_seconds_after": round(drained, 1),
             "answers": dict(intake.statuses),
         },
     )
