@@ -20,6 +20,7 @@ import shutil
 import socket
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from claimdesk.web.errors import is_web_path
 from tests.conftest import DATABASES, LONG_PROFILE, TEMPLATE
 from tests.factories import Reseller, StaffMember, new_order, new_reseller, new_staff, ticket_body
 from tests.files.fileserver import PNG
+from tests.reliability.crashkit import report
 
 from .conformance import Conformance
 
@@ -106,6 +108,7 @@ ODD_PATH_VALUES = [
 
 @dataclass(frozen=True)
 class Fuzzed:
+    database: str
     url: str
     reseller: Reseller
     staff: StaffMember
@@ -138,7 +141,7 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             patch.setattr(netguard, "resolve", _literals_only)
             reseller, staff = new_reseller(db), new_staff(db)
             with httpx.Client(base_url=running.url) as http:
-                yield Fuzzed(running.url, reseller, staff, _seed(http, reseller))
+                yield Fuzzed(request.param, running.url, reseller, staff, _seed(http, reseller))
     finally:
         db.dispose()
 
@@ -195,6 +198,7 @@ def test_answers_conform(fuzzed: Fuzzed, method: str, path: str) -> None:
     schema = schemathesis.openapi.from_dict(DOCUMENT)
     operation = schema[path][method]
     headers = fuzzed.headers_for(path)
+    answers: Counter[int] = Counter()
 
     @given(case=operation.as_strategy(), stored=st.booleans())
     @settings(
@@ -208,9 +212,12 @@ def test_answers_conform(fuzzed: Fuzzed, method: str, path: str) -> None:
         if stored and case.path_parameters:  # half the time, name what is stored rather than a random id
             case.path_parameters = {name: fuzzed.known[name] for name in case.path_parameters}
         response = case.call(base_url=fuzzed.url, headers=headers, timeout=30)
+        answers[response.status_code] += 1
         case.validate_response(response, checks=CHECKS, headers=headers)
 
     check()
+    # The figures of a long run (docs/reliability.md): requests made, by status.
+    report(f"fuzz[{fuzzed.database}] {method} {path}", {"examples": answers.total(), "answers": dict(answers)})
 
 
 def _body_for(method: str, path: str) -> dict[str, Any]:
