@@ -273,6 +273,7 @@ class Filed:
     number: int
     created: bool
     view: dict[str, Any] | None
+    view_json: str | None = None  # the view as JSON text, as the ticket's first event stores it
 
 
 def file_ticket(sql: Sql, actor: Actor, draft: Draft) -> Filed:
@@ -354,19 +355,20 @@ def _store(sql: Sql, actor: Actor, valid: _Valid, digest: str) -> Filed:
         related.line_files[line.id] = list(line.files)
     related.history[ticket.id] = [created]
     view = render(ticket, related, Audience.RESELLER)
-    # The event's snapshot is exactly what the reseller sees now: the answer reuses it.
+    # The event's snapshot is exactly what the reseller sees now: the answer reuses it, JSON text and all.
+    view_json = sql.json(view)
     event_id = repository.insert_event(
         sql,
         account_id=actor.id,
         ticket_id=ticket.id,
         event_type=EventType.TICKET_CREATED.value,
         sequence=repository.FIRST_EVENT,
-        view=view,
+        ticket=view_json,
         now=now,
     )
     jobs = [(JobName.FETCH_FILE.value, file_id) for file_id in file_ids]
     repository.enqueue(sql, [*jobs, (JobName.DISPATCH_EVENT.value, event_id)], now)
-    return Filed(ticket.id, created=True, view=view)
+    return Filed(ticket.id, created=True, view=view, view_json=view_json)
 
 
 # --- several tickets at once (the portal's report form) ---
