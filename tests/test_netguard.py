@@ -61,3 +61,37 @@ def test_each_host_is_looked_up_once_and_hosts_side_by_side(monkeypatch: pytest.
     assert took < 2.0  # one by one: 4 s
     assert [p.loc for p in problems] == [loc for loc, url in urls if "private.example" in url]
     assert {p.code for p in problems} == {"url_not_allowed"}
+
+
+def test_literals_are_judged_by_their_address_and_names_are_looked_up_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked_up: list[str] = []
+
+    def lookup(host: str, *_args: Any, **_kwargs: Any) -> list[Any]:
+        looked_up.append(host)
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7" if host == "private.example" else "1.1.1.1", 443))
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    urls = [
+        ("a", "https://93.184.215.14/a.jpg"),
+        ("b", "https://10.0.0.1/b.jpg"),
+        ("c", "HTTPS://user:pw@10.0.0.1:8443/c.jpg"),
+        ("d", "http://[::1]/d.jpg"),
+        ("e", "https://[2606:2800:220:1::]/e.jpg"),
+        ("f", "https://127.0.0.1/f.jpg"),
+        ("g", "https://photos.example/g.jpg"),
+        ("h", "https://private.example/h.jpg"),
+    ]
+    for _ in range(2):
+        problems = asyncio.run(url_problems_async(urls, allow_private=False))
+        assert [p.loc for p in problems] == ["b", "c", "d", "f", "h"]
+        assert (
+            problems[1].message
+            == "c: 10.0.0.1 resolves to 10.0.0.1, a private or reserved address; only public addresses are allowed."
+        )
+        assert url_problems(urls, allow_private=False) == problems
+        assert url_problems(urls, allow_private=True) == []
+    assert sorted(looked_up) == sorted(["photos.example", "private.example"] * 4)

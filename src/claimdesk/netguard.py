@@ -84,9 +84,12 @@ def is_literal(url: str) -> bool:
 
 async def url_problems_async(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Problem]:
     """``url_problems`` from the event loop: names are looked up in a thread, never on the loop itself."""
-    if allow_private or all(is_literal(url) for _loc, url in urls):
-        return url_problems(urls, allow_private=allow_private)
-    return await anyio.to_thread.run_sync(functools.partial(url_problems, urls, allow_private=allow_private))
+    if allow_private:
+        return []
+    hosts = _Hosts(urls)
+    if not hosts.names:
+        return hosts.problems()
+    return await anyio.to_thread.run_sync(hosts.problems)
 
 
 # At most this many name lookups of one request run at once.
@@ -102,6 +105,50 @@ def _verdict(url: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _literal_verdict(scheme: str, netloc: str) -> tuple[bool, str | None]:
+    """(True, the verdict) for a host that is an IP address, whose verdict never changes (``check_url`` reads
+    only the scheme, host and port of a URL); (False, None) for a name, which is looked up every time."""
+    url = f"{scheme}://{netloc}/"
+    if not is_literal(url):
+        return False, None
+    return True, _verdict(url)
+
+
+class _Hosts:
+    """The URLs by host, (scheme, host:port): each host is judged once, however many URLs name it."""
+
+    def __init__(self, urls: list[tuple[str, str]]) -> None:
+        self.urls = urls
+        self.keys: list[tuple[str, str]] = []
+        self.verdicts: dict[tuple[str, str], str | None] = {}
+        self.names: dict[tuple[str, str], str] = {}  # the hosts to look up -> one of their URLs
+        for _loc, url in urls:
+            parts = urlsplit(url)
+            key = (parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower())
+            self.keys.append(key)
+            if key not in self.verdicts and key not in self.names:
+                literal, verdict = _literal_verdict(*key)
+                if literal:
+                    self.verdicts[key] = verdict
+                else:
+                    self.names[key] = url
+
+    def problems(self) -> list[Problem]:
+        """Looks the names up (side by side when there are several), then the problems of the URLs."""
+        if len(self.names) > 1:
+            with ThreadPoolExecutor(max_workers=min(LOOKUP_THREADS, len(self.names))) as pool:
+                self.verdicts.update(zip(self.names, pool.map(_verdict, self.names.values()), strict=True))
+        else:
+            self.verdicts.update((key, _verdict(url)) for key, url in self.names.items())
+        problems = []
+        for (loc, _url), key in zip(self.urls, self.keys, strict=True):
+            why = self.verdicts[key]
+            if why is not None:
+                problems.append(Problem(loc, Code.URL_NOT_ALLOWED, f"{loc}: {why}; only public addresses are allowed."))
+        return problems
+
+
 def url_problems(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Problem]:
     """``url_not_allowed`` for each (loc, url) whose host is, or resolves to, a private address.
 
@@ -110,20 +157,4 @@ def url_problems(urls: list[tuple[str, str]], *, allow_private: bool) -> list[Pr
     """
     if allow_private:
         return []
-    by_host: dict[tuple[str, str], str] = {}  # (scheme, host:port) -> one of its URLs
-    for _loc, url in urls:
-        parts = urlsplit(url)
-        by_host.setdefault((parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()), url)
-    names = [url for url in by_host.values() if not is_literal(url)]
-    if len(names) > 1:
-        with ThreadPoolExecutor(max_workers=min(LOOKUP_THREADS, len(names))) as pool:
-            verdicts = dict(zip(by_host, pool.map(_verdict, by_host.values()), strict=True))
-    else:
-        verdicts = {key: _verdict(url) for key, url in by_host.items()}
-    problems = []
-    for loc, url in urls:
-        parts = urlsplit(url)
-        why = verdicts[(parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower())]
-        if why is not None:
-            problems.append(Problem(loc, Code.URL_NOT_ALLOWED, f"{loc}: {why}; only public addresses are allowed."))
-    return problems
+    return _Hosts(urls).problems()

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql as sa_postgresql
 from sqlalchemy.dialects import sqlite as sa_sqlite
 
 from .jsonfmt import json_text
+from .timefmt import rfc3339
 from .unavailable import database_unavailable, first_line
 
 P = ParamSpec("P")
@@ -186,8 +187,12 @@ class Sql:
         text 'YYYY-MM-DD HH:MM:SS.ffffff', so that text order is time order."""
         if self._time is not None and self._time[0] is value:  # one change writes one time to many rows
             return self._time[1]
-        naive = value.astimezone(dt.UTC).replace(tzinfo=None)
-        stored = naive if self.postgresql else naive.isoformat(" ", "microseconds")
+        stored: Any
+        if self.postgresql:
+            stored = value.astimezone(dt.UTC).replace(tzinfo=None)
+        else:  # rfc3339's text, 'YYYY-MM-DDTHH:MM:SS.ffffffZ', which the ticket's view shows anyway
+            text = rfc3339(value)
+            stored = f"{text[:10]} {text[11:-1]}"
         self._time = (value, stored)
         return stored
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claimdesk.jsonfmt import json_bytes, parse_json
+from claimdesk.jsonfmt import has_long_number, json_bytes, parse_json
 
 
 def _reject(name: str) -> Any:
@@ -63,6 +64,11 @@ def test_any_json_text_reads_as_json_reads_it(value: Any, ascii_only: bool) -> N
 def test_any_number_as_written_reads_as_json_reads_it(number: str) -> None:
     raw = f'{{"amount": {number}}}'.encode()
     assert outcome(by_parse_json, raw) == outcome(by_json, raw)
+
+
+@given(st.binary(max_size=80) | st.from_regex(rb"[ -~]{0,5}([0-9]{15,22}[ -~]{0,3})*", fullmatch=True))
+def test_a_long_number_is_a_run_of_19_digits(raw: bytes) -> None:
+    assert has_long_number(raw) == (re.search(rb"[0-9]{19}", raw) is not None)
 
 
 @pytest.mark.parametrize(

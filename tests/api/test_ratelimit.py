@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import httpx
 import pytest
 
+from claimdesk.api.ratelimit import MemoryWindows, Quota, RateLimiter
 from claimdesk.config import Settings
 from claimdesk.db import Database
 from tests.factories import Reseller, new_reseller
@@ -75,3 +79,43 @@ class TestRateLimit:
         for _ in range(6):
             assert client.get("/account", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert quota(client.get("/account", headers=reseller.headers))[1] == 4
+
+
+class TestMemoryWindows:
+    """The in-process counters behind ``memory://``: limits' fixed windows, without its expiry thread."""
+
+    def test_a_window_counts_from_its_first_hit_until_its_period_ends(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        clock = [1000.0]
+        monkeypatch.setattr(time, "time", lambda: clock[0])
+        limiter = RateLimiter("2/minute", "memory://")
+        assert isinstance(limiter.storage, MemoryWindows)
+        first = limiter.hit("reseller:1")
+        assert first == Quota(allowed=True, limit=2, remaining=1, reset_ms=60_000)
+        clock[0] += 10
+        assert limiter.hit("reseller:1") == Quota(allowed=True, limit=2, remaining=0, reset_ms=50_000)
+        assert limiter.hit("reseller:1") == Quota(allowed=False, limit=2, remaining=0, reset_ms=50_000)
+        assert limiter.hit("reseller:2").remaining == 1  # per key
+        clock[0] += 50  # the first window has ended: the next hit starts a new one
+        assert limiter.hit("reseller:1") == Quota(allowed=True, limit=2, remaining=1, reset_ms=60_000)
+
+    def test_no_thread_is_started(self) -> None:
+        limiter = RateLimiter("100/second", "memory://")
+        before = threading.active_count()
+        for _ in range(20):
+            limiter.hit("reseller:1")
+            time.sleep(0.002)
+        assert threading.active_count() == before
+
+    def test_expired_windows_are_dropped_when_the_table_is_full(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        clock = [1000.0]
+        monkeypatch.setattr(time, "time", lambda: clock[0])
+        windows = MemoryWindows()
+        monkeypatch.setattr(windows, "max_keys", 3)
+        for key in ("a", "b", "c"):
+            windows.incr(key, 10)
+        clock[0] += 5
+        windows.incr("a", 10)  # a live window is kept
+        clock[0] += 6  # a, b and c have ended
+        windows.incr("d", 10)
+        assert set(windows._windows) == {"d"}
+        assert windows.get_expiry("a") == clock[0]  # as limits answers for a key it does not hold

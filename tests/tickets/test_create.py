@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from claimdesk.db import Database
+from claimdesk.jsonfmt import json_bytes
 from claimdesk.models import Event, EvidenceFile, Job, Ticket
 from tests.api.expect import message_at, refused
 from tests.factories import Reseller, new_order, new_reseller, new_ticket, ticket_body
@@ -100,6 +101,21 @@ class TestReceived:
         assert ticket["updated_at"].endswith("Z")
         assert count(db, Ticket) == 1
         assert count(db, Event) == 1
+
+    def test_the_answer_is_the_events_snapshot_as_orjson_writes_it(
+        self, client: httpx.Client, reseller: Reseller, order: dict[str, Any], db: Database
+    ) -> None:
+        body = ticket_body(order, id="complaint-\u00e9", description="Zwei Banner \u00e4 \U0001f4f7\n\tzerrissen")
+        response = post(client, reseller, body)
+        assert response.status_code == 201, response.text
+        assert response.headers["content-type"] == "application/json"
+        answer = response.json()
+        assert response.content == json_bytes(answer)
+        assert (answer["status"], answer["message"]) == ("open", "Ticket received")
+        with db.session() as session:
+            [event] = session.scalars(sa.select(Event)).all()
+        assert event.ticket == answer["ticket"]
+        assert answer["ticket"]["description"] == body["description"]
 
     def test_numbers_are_unique_across_accounts(self, client: httpx.Client, db: Database) -> None:
         one, two = new_reseller(db), new_reseller(db)

@@ -5,8 +5,11 @@ Counters live in ``CLAIMDESK_RATE_LIMIT_STORAGE``: in memory for one process, Re
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlparse
 
 from limits import parse, storage
 
@@ -26,13 +29,54 @@ class Quota:
         ]
 
 
+class _Counters(Protocol):
+    def incr(self, key: str, expiry: int) -> int: ...
+    def get_expiry(self, key: str) -> float: ...
+
+
+class MemoryWindows:
+    """Fixed windows in this process's memory (``memory://``): what ``limits``' MemoryStorage does for them
+    (a window starts at its first hit and lasts the limit's period), without its expiry thread.
+
+    MemoryStorage starts a ``threading.Timer`` of 10 ms on every hit that finds the last one ended, to drop
+    expired counters: with requests more than 10 ms apart, a thread started and run per request (callgrind:
+    0.145 M instructions per ticket at 1 in flight, 6 % of POST /tickets). Here an expired window is replaced
+    when its key is next hit, and the expired ones are dropped when the table grows past ``max_keys``.
+    """
+
+    max_keys = 100_000
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}  # key -> (hits, when the window ends)
+        self._lock = threading.Lock()
+
+    def incr(self, key: str, expiry: int) -> int:
+        with self._lock:
+            now = time.time()
+            window = self._windows.get(key)
+            if window is None or window[1] <= now:
+                if window is None and len(self._windows) >= self.max_keys:
+                    self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+                window = (0, now + expiry)
+            window = self._windows[key] = (window[0] + 1, window[1])
+            return window[0]
+
+    def get_expiry(self, key: str) -> float:
+        window = self._windows.get(key)
+        return window[1] if window is not None else time.time()
+
+
 class RateLimiter:
     def __init__(self, rate: str, storage_uri: str) -> None:
         self.item = parse(rate)
-        store = storage.storage_from_string(storage_uri)
-        if not isinstance(store, storage.Storage):  # the async storages ("async+redis://") are not for us
-            raise ValueError(f"{storage_uri}: not a synchronous limits storage")
-        self.storage = store
+        self.storage: _Counters
+        if urlparse(storage_uri).scheme == "memory":
+            self.storage = MemoryWindows()
+        else:
+            store = storage.storage_from_string(storage_uri)
+            if not isinstance(store, storage.Storage):  # the async storages ("async+redis://") are not for us
+                raise ValueError(f"{storage_uri}: not a synchronous limits storage")
+            self.storage = store
         self._keys: dict[str, str] = {}
 
     def hit(self, key: str) -> Quota:

@@ -31,13 +31,17 @@ MAX_INT = 2**63 - 1
 
 
 def check_text(value: str, *, min_length: int, max_length: int, multiline: bool) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise PydanticCustomError(Code.INVALID_TEXT, "Text is not valid Unicode (a lone surrogate)") from None
-    pattern = _CONTROL if multiline else _CONTROL_SINGLE_LINE
-    if pattern.search(value):
-        raise PydanticCustomError(Code.INVALID_TEXT, "Text contains NUL or other control characters")
+    # Printable ASCII (most text an integration sends) has no lone surrogate and no control character: of
+    # ASCII, str.isprintable refuses exactly \x00-\x1f and \x7f. Two string scans instead of an encoded copy
+    # and a regular expression search (a fifth of the cost; this runs for every text field of a ticket).
+    if not (value.isascii() and value.isprintable()):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PydanticCustomError(Code.INVALID_TEXT, "Text is not valid Unicode (a lone surrogate)") from None
+        pattern = _CONTROL if multiline else _CONTROL_SINGLE_LINE
+        if pattern.search(value):
+            raise PydanticCustomError(Code.INVALID_TEXT, "Text contains NUL or other control characters")
     if len(value) < min_length:
         if not value:
             raise PydanticCustomError(Code.TOO_SHORT, "Must not be empty")
@@ -113,7 +117,8 @@ def _check_uri(value: str) -> str:
     if len(value) > MAX_URI_LENGTH:
         raise PydanticCustomError(Code.TOO_LONG, "Must be at most {max} characters", {"max": MAX_URI_LENGTH})
     check_text(value, min_length=1, max_length=MAX_URI_LENGTH, multiline=False)
-    if _SPACE.search(value):
+    # Past check_text, the only ASCII space left is " " (the others are control characters).
+    if (" " in value) if value.isascii() else _SPACE.search(value):
         raise PydanticCustomError(Code.INVALID_URI, "A URL must not contain spaces")
     try:
         parts = urlsplit(value)

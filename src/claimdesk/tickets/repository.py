@@ -374,14 +374,15 @@ def insert_history(
 
 
 def insert_event(
-    sql: Sql, *, account_id: int, ticket_id: int, event_type: str, sequence: int, view: dict[str, Any], now: dt.datetime
+    sql: Sql, *, account_id: int, ticket_id: int, event_type: str, sequence: int, ticket: str, now: dt.datetime
 ) -> int:
+    """The ticket's event; ``ticket`` is its view as the column stores it (``Sql.json``)."""
     row = shared.event_row(
         account_id=account_id,
         ticket_id=ticket_id,
         event_type=event_type,
         sequence=sequence,
-        ticket=sql.json(view),
+        ticket=ticket,
         at=sql.time(now),
     )
     return sql.insert(INSERT_EVENT, row)

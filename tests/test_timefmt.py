@@ -1,0 +1,32 @@
+"""RFC 3339 text of a moment, and the fast path's stored form of it: as isoformat writes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import zoneinfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from claimdesk.rawdb import Sql
+from claimdesk.timefmt import rfc3339
+
+zones = st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)), zoneinfo.ZoneInfo("Europe/Berlin")])
+# hypothesis takes naive bounds; a day inside the calendar's ends, so that any zone converts to UTC.
+FIRST, LAST = dt.datetime(1, 1, 2), dt.datetime(9999, 12, 30)  # noqa: DTZ001
+moments = st.datetimes(FIRST, LAST, timezones=zones) | st.datetimes(FIRST, LAST)  # naive: local time
+
+
+@given(moments)
+def test_rfc3339_is_isoformat_in_utc_with_z(value: dt.datetime) -> None:
+    expected = value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    assert rfc3339(value) == expected
+    assert rfc3339(value) == expected  # again, from its memory of the last moment
+    assert rfc3339(value.replace(microsecond=0)) == expected[:20] + "000000Z"
+
+
+@given(moments)
+def test_sqlite_stores_the_text_sqlalchemy_writes(value: dt.datetime) -> None:
+    sql = Sql(sqlite3.connect(":memory:"), "sqlite")
+    assert sql.time(value) == value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
