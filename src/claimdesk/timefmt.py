@@ -41,4 +41,7 @@ def parse_rfc3339(text: str) -> dt.datetime | None:
         return None
     if value.tzinfo is None:
         return None
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first moment a datetime holds in UTC
+        return None
