@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlparse
 
-from limits import parse, storage
+from limits import parse
+
+from claimdesk.limitstore import sync_storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +75,7 @@ class RateLimiter:
         if urlparse(storage_uri).scheme == "memory":
             self.storage = MemoryWindows()
         else:
-            store = storage.storage_from_string(storage_uri)
-            if not isinstance(store, storage.Storage):  # the async storages ("async+redis://") are not for us
-                raise ValueError(f"{storage_uri}: not a synchronous limits storage")
-            self.storage = store
+            self.storage = sync_storage(storage_uri)
         self._keys: dict[str, str] = {}
 
     def hit(self, key: str) -> Quota:

@@ -11,19 +11,14 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from limits import RateLimitItem, parse, storage, strategies
+from limits import RateLimitItem, parse, strategies
+
+from claimdesk.limitstore import sync_storage
 
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
     retry_after: int  # seconds
-
-
-def _sync_storage(storage_uri: str) -> storage.Storage:
-    store = storage.storage_from_string(storage_uri)
-    if not isinstance(store, storage.Storage):  # the async storages are not for us
-        raise ValueError(f"{storage_uri}: not a synchronous limits storage")
-    return store
 
 
 def _seconds_left(limiter: strategies.RateLimiter, item: RateLimitItem, key: str) -> int:
@@ -34,7 +29,7 @@ def _seconds_left(limiter: strategies.RateLimiter, item: RateLimitItem, key: str
 
 class SignInThrottle:
     def __init__(self, per_email: str, per_address: str, storage_uri: str) -> None:
-        self._limiter = strategies.MovingWindowRateLimiter(_sync_storage(storage_uri))
+        self._limiter = strategies.MovingWindowRateLimiter(sync_storage(storage_uri))
         self._email = parse(per_email)
         self._address = parse(per_address)
 
@@ -66,7 +61,7 @@ class PageLimit:
     """Page views per signed-in session and per client address, in fixed windows."""
 
     def __init__(self, per_session: str, per_address: str, storage_uri: str) -> None:
-        self._limiter = strategies.FixedWindowRateLimiter(_sync_storage(storage_uri))
+        self._limiter = strategies.FixedWindowRateLimiter(sync_storage(storage_uri))
         self._session = parse(per_session)
         self._address = parse(per_address)
 
